@@ -1,0 +1,225 @@
+//! The connect engine: walks the cursor, paces with the rate limiter, keeps at most
+//! `max_inflight` attempts running (and `per_host` per host), and turns each finished target
+//! into events. Local shortages (EMFILE, EADDRNOTAVAIL, ENOBUFS …) shrink the window and are
+//! retried after a back-off; they never become a port state.
+
+use super::EngineContext;
+use super::connector::{Attempt, Connector};
+use super::host_gate::HostGate;
+use crate::cursor::{Cursor, CursorState};
+use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
+use crate::ports::services::service_name;
+use crate::rate::{Pace, RateLimiter};
+use crate::stop::StopLevel;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub timeout: Duration,
+    /// Extra attempts for targets that stayed silent (answers are never retried).
+    pub retries: u32,
+    pub max_inflight: usize,
+    pub per_host: u32,
+    /// Attempts per second; `None` = as fast as the window allows.
+    pub rate: Option<u64>,
+}
+
+enum Finished {
+    Answer {
+        state: PortState,
+        reason: Reason,
+        rtt: Option<Duration>,
+    },
+    Shortage,
+}
+
+/// (position in the walk, index in the space)
+type Item = (u64, u64);
+
+/// Runs until the cursor is exhausted or a stop is asked; returns where it stood.
+pub async fn run<C: Connector>(
+    connector: Arc<C>,
+    mut cursor: Cursor,
+    ctx: &EngineContext,
+    opts: &ConnectOptions,
+) -> CursorState {
+    let origin = tokio::time::Instant::now();
+    let now = || origin.elapsed();
+    let mut limiter = RateLimiter::new(opts.rate, RateLimiter::default_burst(opts.rate), now());
+    let mut gate: HostGate<Item> = HostGate::new(opts.per_host);
+    let mut tasks = JoinSet::new();
+    let mut in_flight: HashSet<u64> = HashSet::new();
+    let mut hosts_up: HashSet<IpAddr> = HashSet::new();
+    let max_window = opts.max_inflight.max(1);
+    let mut window = max_window;
+    let mut backoff_until = Duration::ZERO;
+    let mut shortage_streak = 0u32;
+    let mut exhausted = false;
+
+    loop {
+        let level = ctx.stop.level();
+        if level == StopLevel::Abort {
+            break;
+        }
+        let mut wait = None;
+        while level == StopLevel::Running && tasks.len() < window {
+            let t = now();
+            if t < backoff_until {
+                wait = Some(backoff_until - t);
+                break;
+            }
+            if !gate.has_ready() && (exhausted || gate.parked() >= max_window) {
+                break;
+            }
+            if let Pace::Wait(d) = limiter.poll(t, 1) {
+                wait = Some(d);
+                break;
+            }
+            let Some((host, (pos, idx))) =
+                next_item(&mut gate, &mut cursor, &mut exhausted, ctx, max_window)
+            else {
+                break;
+            };
+            let target = ctx.space.target(idx);
+            in_flight.insert(pos);
+            let (c, stats, o) = (connector.clone(), ctx.stats.clone(), opts.clone());
+            tasks.spawn(async move {
+                let fin = probe_with_retries(&*c, target, &o, &stats).await;
+                (pos, idx, host, target, fin)
+            });
+        }
+        let drained = exhausted && !gate.has_ready() && gate.parked() == 0;
+        if tasks.is_empty() && (drained || level != StopLevel::Running) {
+            break;
+        }
+        tokio::select! {
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                // A task cannot panic (no unwraps inside); a join error leaves its position
+                // in `in_flight`, so it lands in the resume point rather than being lost.
+                let Ok((pos, idx, host, target, fin)) = joined else { continue };
+                in_flight.remove(&pos);
+                match fin {
+                    Finished::Shortage => {
+                        ctx.stats.errors.fetch_add(1, Relaxed);
+                        shortage_streak = (shortage_streak + 1).min(8);
+                        window = (tasks.len() * 3 / 4).max(1);
+                        backoff_until = now() + Duration::from_millis(4 << shortage_streak);
+                        gate.retry(host, (pos, idx));
+                    }
+                    Finished::Answer { state, reason, rtt } => {
+                        shortage_streak = 0;
+                        window = (window + 1).min(max_window);
+                        gate.release(host);
+                        report(ctx, &mut hosts_up, target, state, reason, rtt);
+                    }
+                }
+            }
+            _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+            _ = ctx.stop.changed_from(level) => {}
+        }
+    }
+    // Dropping the JoinSet aborts what an Abort left running; those positions are pending.
+    drop(tasks);
+    cursor.state(
+        in_flight
+            .into_iter()
+            .chain(gate.unsent().map(|&(pos, _)| pos)),
+    )
+}
+
+fn next_item(
+    gate: &mut HostGate<Item>,
+    cursor: &mut Cursor,
+    exhausted: &mut bool,
+    ctx: &EngineContext,
+    max_parked: usize,
+) -> Option<(IpAddr, Item)> {
+    loop {
+        if let Some(ready) = gate.pop_ready() {
+            return Some(ready);
+        }
+        if *exhausted || gate.parked() >= max_parked {
+            return None;
+        }
+        let Some((pos, idx)) = cursor.next() else {
+            *exhausted = true;
+            return None;
+        };
+        let host = ctx.space.target(idx).ip();
+        if let Some(item) = gate.admit(host, (pos, idx)) {
+            return Some((host, item));
+        }
+    }
+}
+
+async fn probe_with_retries<C: Connector>(
+    c: &C,
+    target: SocketAddr,
+    o: &ConnectOptions,
+    stats: &crate::event::Stats,
+) -> Finished {
+    for _ in 0..=o.retries {
+        stats.sent.fetch_add(1, Relaxed);
+        let (state, reason, rtt) = match c.attempt(target, o.timeout).await {
+            Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, rtt),
+            Attempt::Closed { reason, rtt } => (PortState::Closed, reason, rtt),
+            Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, rtt),
+            Attempt::Silent => continue,
+            Attempt::Resource(_) => return Finished::Shortage,
+        };
+        return Finished::Answer {
+            state,
+            reason,
+            rtt: Some(rtt),
+        };
+    }
+    Finished::Answer {
+        state: PortState::Filtered,
+        reason: Reason::NoResponse,
+        rtt: None,
+    }
+}
+
+fn report(
+    ctx: &EngineContext,
+    hosts_up: &mut HashSet<IpAddr>,
+    target: SocketAddr,
+    state: PortState,
+    reason: Reason,
+    rtt: Option<Duration>,
+) {
+    let ip = target.ip();
+    let rtt_ms = rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3);
+    let hostname = ctx.names.get(&ip).cloned();
+    ctx.stats.done.fetch_add(1, Relaxed);
+    ctx.stats.count_state(state);
+    let ts = unix_now();
+    // A host is up when it answered for itself (handshake or RST), not when a router did.
+    if matches!(state, PortState::Open | PortState::Closed) && hosts_up.insert(ip) {
+        ctx.stats.hosts_up.fetch_add(1, Relaxed);
+        ctx.emit(Event::Host(HostResult {
+            ip,
+            state: "up".into(),
+            reason,
+            rtt_ms,
+            ts,
+            hostname: hostname.clone(),
+        }));
+    }
+    ctx.emit(Event::Port(PortResult {
+        ip,
+        port: target.port(),
+        proto: Proto::Tcp,
+        state,
+        reason,
+        service: service_name(target.port(), Proto::Tcp).to_string(),
+        rtt_ms,
+        ts,
+        hostname,
+    }));
+}

@@ -1,0 +1,32 @@
+//! The library's error type. Every message names the offending value, so `main` can print it
+//! as one line and exit non-zero.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("bad target '{0}': {1}")]
+    BadTarget(String, String),
+    #[error("cannot resolve host name '{0}': {1}")]
+    Resolve(String, String),
+    #[error("bad port list '{0}': {1}")]
+    BadPorts(String, String),
+    #[error("bad option {0}: {1}")]
+    BadOption(&'static str, String),
+    #[error("cannot read {path}: {1}", path = .0.display())]
+    ReadFile(PathBuf, std::io::Error),
+    #[error("cannot write {path}: {1}", path = .0.display())]
+    WriteFile(PathBuf, std::io::Error),
+    #[error("bad resume file {path}: {1}", path = .0.display())]
+    BadResume(PathBuf, String),
+    #[error("nothing to scan: {0}")]
+    Empty(String),
+    #[error("scan too large: {0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}: {1}")]
+    Os(&'static str, std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

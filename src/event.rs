@@ -1,0 +1,162 @@
+//! The one event stream every engine emits and every sink reads. Its JSON form is the
+//! documented output schema (README, "Output schema").
+
+pub use crate::ports::services::Proto;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    Open,
+    Closed,
+    Filtered,
+}
+
+impl PortState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortState::Open => "open",
+            PortState::Closed => "closed",
+            PortState::Filtered => "filtered",
+        }
+    }
+}
+
+/// Why a state was given, in nmap's words so nmap-XML readers understand it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    SynAck,
+    ConnRefused,
+    Reset,
+    NoResponse,
+    HostUnreach,
+    NetUnreach,
+    EchoReply,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SynAck => "syn-ack",
+            Reason::ConnRefused => "conn-refused",
+            Reason::Reset => "reset",
+            Reason::NoResponse => "no-response",
+            Reason::HostUnreach => "host-unreach",
+            Reason::NetUnreach => "net-unreach",
+            Reason::EchoReply => "echo-reply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortResult {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub proto: Proto,
+    pub state: PortState,
+    pub reason: Reason,
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtt_ms: Option<f64>,
+    /// Unix time, seconds.
+    pub ts: f64,
+    /// The forward name the user gave for this address, if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hostname: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostResult {
+    pub ip: IpAddr,
+    /// Always "up": a host is reported when something from it answered.
+    pub state: String,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtt_ms: Option<f64>,
+    pub ts: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hostname: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    Port(PortResult),
+    Host(HostResult),
+}
+
+impl Event {
+    pub fn ip(&self) -> IpAddr {
+        match self {
+            Event::Port(p) => p.ip,
+            Event::Host(h) => h.ip,
+        }
+    }
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
+}
+
+/// Counters the engines bump and the progress line reads. Only relaxed atomics: they are
+/// figures for humans, not synchronisation.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Probes to do in this run (set once at the start).
+    pub total: AtomicU64,
+    /// Probes sent (retries included).
+    pub sent: AtomicU64,
+    /// Targets finished (answered or given up on).
+    pub done: AtomicU64,
+    pub open: AtomicU64,
+    pub closed: AtomicU64,
+    pub filtered: AtomicU64,
+    pub hosts_up: AtomicU64,
+    /// Local resource errors (EMFILE, EADDRNOTAVAIL, ENOBUFS ...) that were retried.
+    pub errors: AtomicU64,
+}
+
+impl Stats {
+    pub fn count_state(&self, s: PortState) {
+        match s {
+            PortState::Open => &self.open,
+            PortState::Closed => &self.closed,
+            PortState::Filtered => &self.filtered,
+        }
+        .fetch_add(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_event_json_has_the_documented_fields() {
+        let e = Event::Port(PortResult {
+            ip: "198.18.0.1".parse().unwrap(),
+            port: 443,
+            proto: Proto::Tcp,
+            state: PortState::Open,
+            reason: Reason::SynAck,
+            service: "https".into(),
+            rtt_ms: Some(0.5),
+            ts: 1.5,
+            hostname: None,
+        });
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"port","ip":"198.18.0.1","port":443,"proto":"tcp",
+                "state":"open","reason":"syn-ack","service":"https","rtt_ms":0.5,"ts":1.5})
+        );
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,15 @@
+//! synsweep: a fast SYN / ICMP / connect port scanner. See README.md and ../shared/DESIGN.md.
+
+pub mod cursor;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod permutation;
+pub mod ports;
+pub mod privilege;
+pub mod rate;
+pub mod space;
+pub mod stop;
+pub mod targets;
+
+pub use error::{Error, Result};

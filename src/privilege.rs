@@ -1,0 +1,132 @@
+//! Privilege as a value, discovered once; the engine is a pure function of what was asked and
+//! what the process may do (table-tested below).
+
+/// What this process may do with the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Privilege {
+    /// A raw packet socket can be opened (effective CAP_NET_RAW on Linux, not the uid).
+    pub raw_packets: bool,
+}
+
+impl Privilege {
+    /// Asks the kernel by opening (and closing) a packet socket: the only test that also
+    /// covers capabilities granted with setcap, user namespaces and seccomp.
+    pub fn discover() -> Privilege {
+        Privilege {
+            raw_packets: can_open_packet_socket(),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn can_open_packet_socket() -> bool {
+    socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, None).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn can_open_packet_socket() -> bool {
+    false
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ScanType {
+    /// `-sS`: TCP SYN through the raw engine.
+    Syn,
+    /// `-sT`: TCP connect through the kernel's sockets.
+    Connect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Raw,
+    Connect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineChoice {
+    pub engine: Engine,
+    /// One line for stderr when the choice differs from what was asked.
+    pub notice: Option<String>,
+}
+
+/// Which engine runs a scan. `requested` is `None` when the user named no scan type: SYN when
+/// it can run, else connect. `raw_built` says whether this build has a raw engine.
+pub fn choose_engine(
+    requested: Option<ScanType>,
+    privilege: Privilege,
+    raw_built: bool,
+    privileged_only: bool,
+) -> Result<EngineChoice, String> {
+    let connect = |notice: Option<String>| {
+        Ok(EngineChoice {
+            engine: Engine::Connect,
+            notice,
+        })
+    };
+    match requested {
+        Some(ScanType::Connect) => connect(None),
+        Some(ScanType::Syn) | None => {
+            let why = if !raw_built {
+                "this build has no raw-packet engine"
+            } else if !privilege.raw_packets {
+                "no raw-socket privilege (CAP_NET_RAW)"
+            } else {
+                return Ok(EngineChoice {
+                    engine: Engine::Raw,
+                    notice: None,
+                });
+            };
+            if privileged_only {
+                Err(format!("--privileged-only: cannot run a SYN scan: {why}"))
+            } else if requested.is_some() {
+                connect(Some(format!(
+                    "SYN scan unavailable ({why}); using TCP connect scan"
+                )))
+            } else {
+                connect(Some(format!("{why}; using TCP connect scan")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Engine::*;
+
+    #[test]
+    fn engine_table() {
+        let (root, user) = (
+            Privilege { raw_packets: true },
+            Privilege { raw_packets: false },
+        );
+        let syn = Some(ScanType::Syn);
+        let tcp = Some(ScanType::Connect);
+        // (requested, privilege, raw built, privileged-only) -> engine, or None for refusal
+        let table = [
+            (tcp, root, true, false, Some(Connect), false),
+            (tcp, user, true, false, Some(Connect), false),
+            (tcp, user, true, true, Some(Connect), false),
+            (syn, root, true, false, Some(Raw), false),
+            (None, root, true, false, Some(Raw), false),
+            (syn, user, true, false, Some(Connect), true),
+            (None, user, true, false, Some(Connect), true),
+            (syn, user, true, true, None, false),
+            (None, user, true, true, None, false),
+            (syn, root, true, true, Some(Raw), false),
+            (syn, root, false, false, Some(Connect), true),
+            (syn, root, false, true, None, false),
+        ];
+        for (req, privilege, built, only, want, notice) in table {
+            let got = choose_engine(req, privilege, built, only);
+            match want {
+                Some(e) => {
+                    let c = got.unwrap();
+                    assert_eq!(c.engine, e, "{req:?} {privilege:?} {built} {only}");
+                    assert_eq!(c.notice.is_some(), notice, "{req:?} {privilege:?}");
+                }
+                None => assert!(got.unwrap_err().contains("--privileged-only")),
+            }
+        }
+    }
+}

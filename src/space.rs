@@ -1,0 +1,102 @@
+//! The scan's index space: every (host, port) pair numbered `[0, hosts × ports)`.
+//!
+//! Index `j` names host `j mod hosts` and port `j div hosts`. Lookup is a binary search over the
+//! ranges' cumulative sizes: O(log ranges), no per-address memory.
+
+use crate::error::{Error, Result};
+use crate::ports::PortList;
+use crate::targets::range::RangeSet;
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Debug, Clone)]
+pub struct TargetSpace {
+    set: RangeSet,
+    /// `starts[i]` = number of addresses in the ranges before range `i`.
+    starts: Vec<u64>,
+    hosts: u64,
+    ports: PortList,
+    size: u64,
+}
+
+impl TargetSpace {
+    pub fn new(set: RangeSet, ports: PortList) -> Result<TargetSpace> {
+        if ports.is_empty() {
+            return Err(Error::Empty("no ports".into()));
+        }
+        let mut starts = Vec::with_capacity(set.ranges().len());
+        let mut hosts: u64 = 0;
+        for r in set.ranges() {
+            starts.push(hosts);
+            hosts = u64::try_from(r.len())
+                .ok()
+                .and_then(|l| hosts.checked_add(l))
+                .ok_or_else(|| Error::TooLarge(format!("more than 2^64 target addresses ({r})")))?;
+        }
+        let size = hosts.checked_mul(ports.len() as u64).ok_or_else(|| {
+            Error::TooLarge(format!(
+                "{hosts} hosts × {} ports exceeds 2^64 probes",
+                ports.len()
+            ))
+        })?;
+        Ok(TargetSpace {
+            set,
+            starts,
+            hosts,
+            ports,
+            size,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn hosts(&self) -> u64 {
+        self.hosts
+    }
+    pub fn ports(&self) -> &PortList {
+        &self.ports
+    }
+    pub fn set(&self) -> &RangeSet {
+        &self.set
+    }
+
+    pub fn host(&self, host_index: u64) -> IpAddr {
+        let i = self.starts.partition_point(|&s| s <= host_index) - 1;
+        self.set.ranges()[i].addr((host_index - self.starts[i]) as u128)
+    }
+
+    /// The target of index `j` (`j < size()`).
+    pub fn target(&self, j: u64) -> SocketAddr {
+        let port = self.ports.as_slice()[(j / self.hosts) as usize];
+        SocketAddr::new(self.host(j % self.hosts), port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::range::IpRange;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_index_is_a_distinct_target() {
+        let set = RangeSet::from_ranges(vec![
+            IpRange::from_net("198.18.0.0/30".parse().unwrap()),
+            IpRange::from_net("198.18.1.0/31".parse().unwrap()),
+            IpRange::single("2001:db8::1".parse().unwrap()),
+        ]);
+        let s = TargetSpace::new(set, PortList::new(vec![22, 80, 443])).unwrap();
+        assert_eq!((s.hosts(), s.size()), (7, 21));
+        let all: HashSet<_> = (0..s.size()).map(|j| s.target(j)).collect();
+        assert_eq!(all.len(), 21);
+        assert!(all.contains(&"198.18.1.1:443".parse().unwrap()));
+        assert!(all.contains(&"[2001:db8::1]:22".parse().unwrap()));
+    }
+
+    #[test]
+    fn oversized_spaces_are_refused() {
+        let set = RangeSet::from_ranges(vec![IpRange::from_net("2001:db8::/32".parse().unwrap())]);
+        let e = TargetSpace::new(set, PortList::new(vec![80])).unwrap_err();
+        assert!(e.to_string().contains("2^64"), "{e}");
+    }
+}

@@ -1,0 +1,209 @@
+//! Targets: what the user named, minus what they excluded, minus what no scan can mean.
+
+pub mod parse;
+pub mod range;
+pub mod special;
+
+use crate::error::{Error, Result};
+use parse::{TargetSpec, parse_token};
+use range::{IpRange, RangeSet};
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Resolves a host name to all of its addresses.
+pub type Resolver<'a> = &'a dyn Fn(&str) -> Result<Vec<IpAddr>>;
+
+/// The system resolver (getaddrinfo through dns-lookup).
+pub fn system_resolver(name: &str) -> Result<Vec<IpAddr>> {
+    let mut addrs: Vec<IpAddr> = dns_lookup::lookup_host(name)
+        .map_err(|e| Error::Resolve(name.to_string(), e.to_string()))?
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(Error::Resolve(name.to_string(), "no addresses".into()));
+    }
+    Ok(addrs)
+}
+
+#[derive(Debug, Default)]
+pub struct Targets {
+    pub set: RangeSet,
+    /// Forward names of host-name targets, kept for the results.
+    pub names: HashMap<IpAddr, String>,
+    /// One-line notices for the user (special blocks left out, ...).
+    pub notices: Vec<String>,
+}
+
+/// Splits a list of target tokens written with commas and/or white space.
+pub fn split_tokens(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+}
+
+/// Reads a target or exclude file (`-` = stdin): tokens separated by white space or commas,
+/// `#` starts a comment that runs to the end of the line.
+pub fn read_list_file(path: &Path) -> Result<Vec<String>> {
+    let mut text = String::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| Error::ReadFile(path.to_path_buf(), e))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(split_tokens)
+        .map(str::to_string)
+        .collect())
+}
+
+/// Builds the scan's address set. Overlaps count once, excludes always win.
+pub fn build(includes: &[String], excludes: &[String], resolve: Resolver) -> Result<Targets> {
+    let mut t = Targets::default();
+    let mut wide = Vec::new();
+    let mut named_special = Vec::new();
+    for tok in includes {
+        for r in expand(tok, resolve, Some(&mut t.names))? {
+            match special::wholly_special(&r) {
+                Some(b) => {
+                    t.notices.push(format!(
+                        "scanning {r} ({}) because it was named on its own",
+                        b.why
+                    ));
+                    named_special.push(r);
+                }
+                None => wide.push(r),
+            }
+        }
+    }
+    let wide = RangeSet::from_ranges(wide);
+    let mut cut = Vec::new();
+    for (block, info) in special::special_ranges() {
+        let hit = wide.intersect(&RangeSet::from_ranges(vec![block]));
+        if !hit.is_empty() {
+            t.notices.push(format!(
+                "left out {} addresses of {} ({}); name them on their own to scan them",
+                hit.count(),
+                info.net,
+                info.why
+            ));
+            cut.push(block);
+        }
+    }
+    let mut kept = wide.subtract(&RangeSet::from_ranges(cut)).ranges().to_vec();
+    kept.extend(named_special);
+
+    let mut ex = Vec::new();
+    for tok in excludes {
+        ex.extend(expand(tok, resolve, None)?);
+    }
+    t.set = RangeSet::from_ranges(kept).subtract(&RangeSet::from_ranges(ex));
+    t.names.retain(|ip, _| t.set.contains(*ip));
+    if t.set.is_empty() {
+        return Err(Error::Empty("every target was excluded or left out".into()));
+    }
+    Ok(t)
+}
+
+fn expand(
+    tok: &str,
+    resolve: Resolver,
+    names: Option<&mut HashMap<IpAddr, String>>,
+) -> Result<Vec<IpRange>> {
+    match parse_token(tok)? {
+        TargetSpec::Range(r) => Ok(vec![r]),
+        TargetSpec::Name(n) => {
+            let addrs = resolve(&n)?;
+            if let Some(names) = names {
+                for a in &addrs {
+                    names.entry(*a).or_insert_with(|| n.clone());
+                }
+            }
+            Ok(addrs.into_iter().map(IpRange::single).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_dns(name: &str) -> Result<Vec<IpAddr>> {
+        match name {
+            "lab.example" => Ok(vec![
+                "198.18.0.5".parse().unwrap(),
+                "2001:db8::5".parse().unwrap(),
+            ]),
+            _ => Err(Error::Resolve(name.into(), "not found".into())),
+        }
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn overlaps_count_once_and_excludes_win() {
+        let t = build(
+            &s(&["198.18.0.0/24", "198.18.0.128/25", "198.18.0.7"]),
+            &s(&["198.18.0.0/28", "198.18.0.7"]),
+            &fake_dns,
+        )
+        .unwrap();
+        assert_eq!(t.set.count(), 256 - 16);
+        assert!(!t.set.contains("198.18.0.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn host_names_bring_all_their_addresses_and_keep_the_name() {
+        let t = build(&s(&["lab.example"]), &[], &fake_dns).unwrap();
+        assert_eq!(t.set.count(), 2);
+        assert_eq!(
+            t.names
+                .get(&"2001:db8::5".parse().unwrap())
+                .map(String::as_str),
+            Some("lab.example")
+        );
+        let e = build(&s(&["nowhere.example"]), &[], &fake_dns).unwrap_err();
+        assert!(e.to_string().contains("nowhere.example"));
+    }
+
+    #[test]
+    fn wide_targets_lose_special_blocks_with_a_notice() {
+        let t = build(&s(&["0.0.0.0/0"]), &[], &fake_dns).unwrap();
+        assert_eq!(t.set.count(), (1u128 << 32) - (1 << 24) - 2 * (1 << 28));
+        assert!(!t.set.contains("255.255.255.255".parse().unwrap()));
+        assert!(!t.set.contains("224.0.0.1".parse().unwrap()));
+        assert_eq!(t.notices.len(), 3, "{:?}", t.notices);
+    }
+
+    #[test]
+    fn special_addresses_named_alone_are_kept() {
+        let t = build(&s(&["224.0.0.251"]), &[], &fake_dns).unwrap();
+        assert_eq!(t.set.count(), 1);
+        assert!(t.notices[0].contains("named on its own"));
+    }
+
+    #[test]
+    fn excluding_everything_is_an_error() {
+        let e = build(&s(&["198.18.0.0/30"]), &s(&["198.18.0.0/29"]), &fake_dns).unwrap_err();
+        assert!(matches!(e, Error::Empty(_)));
+    }
+
+    #[test]
+    fn list_files_skip_comments() {
+        let dir = std::env::temp_dir().join(format!("synsweep-list-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            "# header\n198.18.0.1, 198.18.0.2 # two\n\n198.18.1.0/30\n",
+        )
+        .unwrap();
+        let toks = read_list_file(&dir).unwrap();
+        std::fs::remove_file(&dir).ok();
+        assert_eq!(toks, s(&["198.18.0.1", "198.18.0.2", "198.18.1.0/30"]));
+    }
+}
