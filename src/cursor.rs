@@ -59,7 +59,7 @@ impl Cursor {
     }
 
     /// The next (position, index) to probe.
-    pub fn next(&mut self) -> Option<(u64, u64)> {
+    pub fn next_target(&mut self) -> Option<(u64, u64)> {
         let pos = match self.replay.pop() {
             Some(p) => p,
             None if self.next_position < self.perm.len() => {
@@ -94,7 +94,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn drain(c: &mut Cursor) -> Vec<u64> {
-        std::iter::from_fn(|| c.next().map(|(_, j)| j)).collect()
+        std::iter::from_fn(|| c.next_target().map(|(_, j)| j)).collect()
     }
 
     proptest! {
@@ -117,7 +117,7 @@ mod tests {
         ) {
             let shard = Shard::WHOLE;
             let mut c = Cursor::new(size, seed, shard, None);
-            let handed: Vec<(u64, u64)> = std::iter::from_fn(|| c.next()).take(stop).collect();
+            let handed: Vec<(u64, u64)> = std::iter::from_fn(|| c.next_target()).take(stop).collect();
             // The last `unfinished` handed out were in flight when we stopped.
             let cut = handed.len().saturating_sub(unfinished);
             let done: Vec<u64> = handed[..cut].iter().map(|&(_, j)| j).collect();

@@ -1,13 +1,18 @@
 //! synsweep: a fast SYN / ICMP / connect port scanner. See README.md and ../shared/DESIGN.md.
 
+pub mod cli;
 pub mod cursor;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod limits;
+pub mod output;
 pub mod permutation;
 pub mod ports;
 pub mod privilege;
 pub mod rate;
+pub mod resume;
+pub mod scan;
 pub mod space;
 pub mod stop;
 pub mod targets;

@@ -1,1 +1,83 @@
-fn main() {}
+use anyhow::Context;
+use clap::Parser;
+use std::process::ExitCode;
+use synsweep::cli::{Cli, first_line, normalize_args};
+use synsweep::privilege::Privilege;
+use synsweep::resume::ResumePoint;
+use synsweep::scan;
+use synsweep::stop::StopSignal;
+
+/// Exit codes: 0 complete, 1 failed while running, 2 bad input, 130 stopped (resume saved).
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_STOPPED: u8 = 130;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match Cli::try_parse_from(normalize_args(
+        std::iter::once("synsweep".into()).chain(argv.clone()),
+    )) {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("synsweep: error: {}", first_line(&e.to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match run(cli, argv) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("synsweep: error: {e:#}");
+            let usage = e
+                .downcast_ref::<synsweep::Error>()
+                .is_some_and(is_usage_error);
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILED })
+        }
+    }
+}
+
+fn is_usage_error(e: &synsweep::Error) -> bool {
+    use synsweep::Error::*;
+    !matches!(e, WriteFile(..) | Os(..))
+}
+
+fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
+    let privilege = Privilege::discover();
+    let plan = match &cli.resume {
+        Some(path) => scan::plan_resumed(ResumePoint::load(path)?, path, &cli, privilege)?,
+        None => scan::plan(cli, argv, privilege)?,
+    };
+    let quiet = plan.cli.quiet;
+    if !quiet {
+        for n in &plan.notices {
+            eprintln!("synsweep: {n}");
+        }
+    }
+    let fin = scan::run(plan, StopSignal::default()).context("scan failed")?;
+    let f = &fin.figures;
+    if !quiet {
+        eprintln!(
+            "synsweep: {} in {:.2}s: {} probes; {} open, {} closed, {} filtered; {} hosts up; {} local errors retried",
+            if fin.complete { "done" } else { "stopped" },
+            f.elapsed_s,
+            f.sent,
+            f.open,
+            f.closed,
+            f.filtered,
+            f.hosts_up,
+            f.errors
+        );
+    }
+    if let Some(p) = fin.resume_saved {
+        eprintln!(
+            "synsweep: resume point saved to {0}; continue with: synsweep --resume {0}",
+            p.display()
+        );
+        return Ok(ExitCode::from(EXIT_STOPPED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

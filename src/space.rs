@@ -27,7 +27,7 @@ impl TargetSpace {
         let mut hosts: u64 = 0;
         for r in set.ranges() {
             starts.push(hosts);
-            hosts = u64::try_from(r.len())
+            hosts = u64::try_from(r.count())
                 .ok()
                 .and_then(|l| hosts.checked_add(l))
                 .ok_or_else(|| Error::TooLarge(format!("more than 2^64 target addresses ({r})")))?;

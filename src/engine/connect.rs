@@ -146,7 +146,7 @@ fn next_item(
         if *exhausted || gate.parked() >= max_parked {
             return None;
         }
-        let Some((pos, idx)) = cursor.next() else {
+        let Some((pos, idx)) = cursor.next_target() else {
             *exhausted = true;
             return None;
         };

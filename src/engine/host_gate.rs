@@ -42,15 +42,15 @@ impl<T> HostGate<T> {
 
     /// A probe to `host` ended: its slot goes to the host's next waiting item, if any.
     pub fn release(&mut self, host: IpAddr) {
-        if let Some(q) = self.waiting.get_mut(&host) {
-            if let Some(item) = q.pop_front() {
-                self.waiting_count -= 1;
-                if q.is_empty() {
-                    self.waiting.remove(&host);
-                }
-                self.ready.push_back((host, item));
-                return;
+        if let Some(q) = self.waiting.get_mut(&host)
+            && let Some(item) = q.pop_front()
+        {
+            self.waiting_count -= 1;
+            if q.is_empty() {
+                self.waiting.remove(&host);
             }
+            self.ready.push_back((host, item));
+            return;
         }
         if let Some(load) = self.load.get_mut(&host) {
             *load = load.saturating_sub(1);

@@ -25,12 +25,12 @@ pub fn parse_token(tok: &str) -> Result<TargetSpec> {
             .map_err(|_| bad("not a CIDR prefix (expected ADDRESS/LENGTH)"))?;
         return Ok(TargetSpec::Range(IpRange::from_net(net)));
     }
-    if let Some((a, b)) = tok.split_once('-') {
-        if let Ok(first) = a.parse::<IpAddr>() {
-            return parse_dash_range(first, b)
-                .map(TargetSpec::Range)
-                .map_err(|w| bad(&w));
-        }
+    if let Some((a, b)) = tok.split_once('-')
+        && let Ok(first) = a.parse::<IpAddr>()
+    {
+        return parse_dash_range(first, b)
+            .map(TargetSpec::Range)
+            .map_err(|w| bad(&w));
     }
     if is_host_name(tok) {
         return Ok(TargetSpec::Name(tok.to_string()));
@@ -71,7 +71,7 @@ mod tests {
 
     fn range(tok: &str) -> (String, u128) {
         match parse_token(tok).unwrap() {
-            TargetSpec::Range(r) => (r.to_string(), r.len()),
+            TargetSpec::Range(r) => (r.to_string(), r.count()),
             other => panic!("{other:?}"),
         }
     }

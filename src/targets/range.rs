@@ -45,7 +45,7 @@ impl IpRange {
         IpRange::new(net.network(), net.broadcast()).unwrap_or_else(|| IpRange::single(net.addr()))
     }
 
-    pub fn len(&self) -> u128 {
+    pub fn count(&self) -> u128 {
         // A full IPv6 range has 2^128 addresses, one more than u128 holds; saturate.
         (self.last - self.first).saturating_add(1)
     }
@@ -127,7 +127,7 @@ impl RangeSet {
     pub fn count(&self) -> u128 {
         self.ranges
             .iter()
-            .fold(0u128, |acc, r| acc.saturating_add(r.len()))
+            .fold(0u128, |acc, r| acc.saturating_add(r.count()))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -243,6 +243,6 @@ mod tests {
     #[test]
     fn full_ipv6_range_length_saturates() {
         let all = IpRange::from_net("::/0".parse().unwrap());
-        assert_eq!(all.len(), u128::MAX);
+        assert_eq!(all.count(), u128::MAX);
     }
 }

@@ -1,0 +1,65 @@
+//! `-oG`: nmap's grepable format — one `Status` and one `Ports` line per host.
+
+use super::Sink;
+use super::meta::{ScanMeta, Summary, time_string};
+use super::store::ResultStore;
+use std::io::{self, Write};
+
+pub struct GrepableSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> GrepableSink<W> {
+    pub fn new(out: W) -> Self {
+        GrepableSink { out }
+    }
+}
+
+impl<W: Write + Send> Sink for GrepableSink<W> {
+    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, s: &Summary) -> io::Result<()> {
+        let o = &mut self.out;
+        writeln!(
+            o,
+            "# synsweep {} scan initiated {} as: {}",
+            meta.version,
+            time_string(meta.start),
+            meta.args.join(" ")
+        )?;
+        for (ip, host) in &store.hosts {
+            let name = host
+                .up
+                .as_ref()
+                .and_then(|h| h.hostname.as_deref())
+                .unwrap_or("");
+            if host.up.is_some() {
+                writeln!(o, "Host: {ip} ({name})\tStatus: Up")?;
+            }
+            if !host.ports.is_empty() {
+                let ports: Vec<String> = host
+                    .ports
+                    .values()
+                    .map(|p| {
+                        format!(
+                            "{}/{}/{}//{}///",
+                            p.port,
+                            p.state.as_str(),
+                            p.proto.as_str(),
+                            p.service
+                        )
+                    })
+                    .collect();
+                writeln!(o, "Host: {ip} ({name})\tPorts: {}", ports.join(", "))?;
+            }
+        }
+        let end = if s.complete { "done" } else { "interrupted" };
+        writeln!(
+            o,
+            "# synsweep {end} at {} -- {} IP addresses ({} hosts up) scanned in {:.2} seconds",
+            time_string(meta.start + s.figures.elapsed_s),
+            meta.hosts,
+            store.hosts_up(),
+            s.figures.elapsed_s
+        )?;
+        o.flush()
+    }
+}

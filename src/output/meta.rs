@@ -1,0 +1,63 @@
+//! What every document says about the scan itself.
+
+use crate::event::Stats;
+use serde::Serialize;
+use std::sync::atomic::Ordering::Relaxed;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanMeta {
+    pub scanner: &'static str,
+    pub version: &'static str,
+    pub args: Vec<String>,
+    /// Unix time, seconds.
+    pub start: f64,
+    /// "connect" or "syn".
+    pub scan_type: &'static str,
+    pub ports: String,
+    pub port_count: usize,
+    pub hosts: u64,
+    pub seed: u64,
+    pub shard: String,
+}
+
+/// The figures at one moment (progress) or at the end (summary).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Figures {
+    pub elapsed_s: f64,
+    pub total: u64,
+    pub sent: u64,
+    pub done: u64,
+    pub open: u64,
+    pub closed: u64,
+    pub filtered: u64,
+    pub hosts_up: u64,
+    pub errors: u64,
+}
+
+impl Figures {
+    pub fn read(stats: &Stats, elapsed_s: f64) -> Figures {
+        Figures {
+            elapsed_s: (elapsed_s * 1000.0).round() / 1000.0,
+            total: stats.total.load(Relaxed),
+            sent: stats.sent.load(Relaxed),
+            done: stats.done.load(Relaxed),
+            open: stats.open.load(Relaxed),
+            closed: stats.closed.load(Relaxed),
+            filtered: stats.filtered.load(Relaxed),
+            hosts_up: stats.hosts_up.load(Relaxed),
+            errors: stats.errors.load(Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub figures: Figures,
+    /// False when the scan was stopped before the end (a resume file was saved).
+    pub complete: bool,
+}
+
+pub fn time_string(unix: f64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}

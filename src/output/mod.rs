@@ -1,0 +1,260 @@
+//! Everything a user sees is a Sink reading the one event stream; only the output thread
+//! touches the terminal or output files.
+
+pub mod grepable;
+pub mod json;
+pub mod meta;
+pub mod ndjson;
+pub mod status;
+pub mod store;
+pub mod table;
+pub mod xml;
+
+use crate::error::{Error, Result};
+use crate::event::{Event, PortState, Stats};
+use meta::{Figures, ScanMeta, Summary};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::ResultStore;
+
+pub trait Sink: Send {
+    /// A result as it is found (streaming formats write it now).
+    fn event(&mut self, _e: &Event) -> io::Result<()> {
+        Ok(())
+    }
+    /// A few times a second: flush what was written.
+    fn tick(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// The end (complete or stopped): write the whole document.
+    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, summary: &Summary)
+    -> io::Result<()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Dest {
+    pub fn parse(s: &str) -> Dest {
+        if s == "-" {
+            Dest::Stdout
+        } else {
+            Dest::File(PathBuf::from(s))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutputConfig {
+    pub show_closed: bool,
+    pub json: Option<Dest>,
+    pub ndjson: Option<Dest>,
+    pub grepable: Option<Dest>,
+    pub xml: Option<Dest>,
+    pub status_json: Option<PathBuf>,
+    pub progress_on_terminal: bool,
+    /// A resumed scan appends to its NDJSON file instead of replacing it.
+    pub append_ndjson: bool,
+}
+
+impl OutputConfig {
+    fn any_to_stdout(&self) -> bool {
+        [&self.json, &self.ndjson, &self.grepable, &self.xml]
+            .iter()
+            .any(|d| matches!(d, Some(Dest::Stdout)))
+    }
+}
+
+/// A document file is written beside its final name and renamed into place when complete,
+/// so a reader never sees half a document.
+struct PendingRename {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+type Writer = Box<dyn Write + Send>;
+
+fn open_document(dest: &Dest, renames: &mut Vec<PendingRename>) -> Result<Writer> {
+    match dest {
+        Dest::Stdout => Ok(Box::new(io::stdout())),
+        Dest::File(path) => {
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(".part");
+            let tmp = PathBuf::from(tmp);
+            let f = File::create(&tmp).map_err(|e| Error::WriteFile(path.clone(), e))?;
+            renames.push(PendingRename {
+                tmp,
+                path: path.clone(),
+            });
+            Ok(Box::new(BufWriter::new(f)))
+        }
+    }
+}
+
+fn open_stream(path: &Path, append: bool) -> Result<Writer> {
+    let f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|e| Error::WriteFile(path.to_path_buf(), e))?;
+    Ok(Box::new(BufWriter::new(f)))
+}
+
+pub struct OutputThread {
+    handle: std::thread::JoinHandle<Result<ResultStore>>,
+    finish: crossbeam_channel::Sender<Summary>,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+
+impl OutputThread {
+    /// Opens every output now (so a bad path fails before any probe is sent) and starts the
+    /// thread. `carried` are results of the run this one resumes: documents include them,
+    /// the NDJSON stream (which appends) does not repeat them.
+    pub fn start(
+        cfg: &OutputConfig,
+        meta: ScanMeta,
+        events: crossbeam_channel::Receiver<Event>,
+        stats: Arc<Stats>,
+        carried: Vec<Event>,
+    ) -> Result<OutputThread> {
+        let mut renames = Vec::new();
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        if !cfg.any_to_stdout() {
+            sinks.push(Box::new(table::TableSink::new(io::stdout())));
+        }
+        if let Some(d) = &cfg.json {
+            sinks.push(Box::new(json::JsonSink::new(open_document(
+                d,
+                &mut renames,
+            )?)));
+        }
+        if let Some(d) = &cfg.grepable {
+            sinks.push(Box::new(grepable::GrepableSink::new(open_document(
+                d,
+                &mut renames,
+            )?)));
+        }
+        if let Some(d) = &cfg.xml {
+            sinks.push(Box::new(xml::XmlSink::new(open_document(d, &mut renames)?)));
+        }
+        if let Some(d) = &cfg.ndjson {
+            let w = match d {
+                Dest::Stdout => Box::new(io::stdout()) as Writer,
+                Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
+            };
+            sinks.push(Box::new(ndjson::NdjsonSink::new(w)));
+        }
+        let status_json = match &cfg.status_json {
+            Some(p) => Some(open_stream(p, false)?),
+            None => None,
+        };
+        let progress = status::Progress::new(cfg.progress_on_terminal, status_json);
+        let (finish, finish_rx) = crossbeam_channel::bounded(1);
+        let show_closed = cfg.show_closed;
+        let handle = std::thread::Builder::new()
+            .name("output".into())
+            .spawn(move || {
+                let mut store = ResultStore::default();
+                for e in carried {
+                    store.add(e);
+                }
+                let run = OutputLoop {
+                    sinks,
+                    progress,
+                    show_closed,
+                    store,
+                    stats,
+                    meta,
+                };
+                run.run(events, finish_rx, renames)
+            })
+            .map_err(|e| Error::Os("cannot start the output thread", e))?;
+        Ok(OutputThread { handle, finish })
+    }
+
+    /// Called once the engine has returned and dropped its event sender.
+    pub fn finish(self, summary: Summary) -> Result<ResultStore> {
+        // The thread holds the receiver until it has read this; a send error means the thread
+        // has already ended, and join() below reports why.
+        let _ = self.finish.send(summary);
+        self.handle
+            .join()
+            .map_err(|_| Error::Os("output thread", io::Error::other("panicked")))?
+    }
+}
+
+struct OutputLoop {
+    sinks: Vec<Box<dyn Sink>>,
+    progress: status::Progress,
+    show_closed: bool,
+    store: ResultStore,
+    stats: Arc<Stats>,
+    meta: ScanMeta,
+}
+
+impl OutputLoop {
+    fn run(
+        mut self,
+        events: crossbeam_channel::Receiver<Event>,
+        finish: crossbeam_channel::Receiver<Summary>,
+        renames: Vec<PendingRename>,
+    ) -> Result<ResultStore> {
+        let started = Instant::now();
+        let mut next_tick = started + TICK;
+        let mut first_error: Option<io::Error> = None;
+        let mut note = |r: io::Result<()>| {
+            if let Err(e) = r {
+                first_error.get_or_insert(e);
+            }
+        };
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match events.recv_timeout(wait) {
+                Ok(e) => {
+                    let reported = self.show_closed
+                        || !matches!(&e, Event::Port(p) if p.state != PortState::Open);
+                    if reported && self.store.add(e.clone()) {
+                        for s in &mut self.sinks {
+                            note(s.event(&e));
+                        }
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+            if Instant::now() >= next_tick {
+                next_tick += TICK;
+                let f = Figures::read(&self.stats, started.elapsed().as_secs_f64());
+                note(self.progress.tick(&f));
+                for s in &mut self.sinks {
+                    note(s.tick());
+                }
+            }
+        }
+        let summary = finish.recv().unwrap_or(Summary {
+            figures: Figures::read(&self.stats, started.elapsed().as_secs_f64()),
+            complete: false,
+        });
+        self.progress.clear();
+        for s in &mut self.sinks {
+            note(s.finish(&self.store, &self.meta, &summary));
+        }
+        drop(self.sinks);
+        for r in renames {
+            note(std::fs::rename(&r.tmp, &r.path));
+        }
+        match first_error {
+            Some(e) => Err(Error::Os("writing output", e)),
+            None => Ok(self.store),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Progress: a status line on stderr while it is a terminal, and `--status-json FILE` with the
+//! same figures as NDJSON for programs.
+
+use super::meta::Figures;
+use std::io::{self, Write};
+
+pub struct Progress {
+    terminal: bool,
+    json: Option<Box<dyn Write + Send>>,
+    last_sent: u64,
+    last_elapsed: f64,
+    rate: f64,
+}
+
+impl Progress {
+    pub fn new(terminal: bool, json: Option<Box<dyn Write + Send>>) -> Progress {
+        Progress {
+            terminal,
+            json,
+            last_sent: 0,
+            last_elapsed: 0.0,
+            rate: 0.0,
+        }
+    }
+
+    pub fn tick(&mut self, f: &Figures) -> io::Result<()> {
+        let dt = f.elapsed_s - self.last_elapsed;
+        if dt > 0.0 {
+            let now = (f.sent - self.last_sent.min(f.sent)) as f64 / dt;
+            // Smooth over about a second of ticks so the figure is readable.
+            self.rate = if self.rate == 0.0 {
+                now
+            } else {
+                0.7 * self.rate + 0.3 * now
+            };
+            self.last_sent = f.sent;
+            self.last_elapsed = f.elapsed_s;
+        }
+        if self.terminal {
+            let mut e = io::stderr().lock();
+            write!(e, "\r\x1b[2K{}", line(f, self.rate))?;
+            e.flush()?;
+        }
+        if let Some(j) = &mut self.json {
+            let mut v = serde_json::to_value(f)?;
+            v["type"] = "status".into();
+            v["rate_pps"] = ((self.rate * 10.0).round() / 10.0).into();
+            serde_json::to_writer(&mut *j, &v)?;
+            j.write_all(b"\n")?;
+            j.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Leaves the terminal line clean for what follows.
+    pub fn clear(&mut self) {
+        if self.terminal {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+pub fn line(f: &Figures, rate: f64) -> String {
+    let pct = if f.total > 0 {
+        100.0 * f.done as f64 / f.total as f64
+    } else {
+        100.0
+    };
+    let eta = if f.done > 0 && f.total > f.done {
+        let secs = (f.total - f.done) as f64 * f.elapsed_s / f.done as f64;
+        format!("{}:{:02}", secs as u64 / 60, secs as u64 % 60)
+    } else {
+        "-".into()
+    };
+    format!(
+        "sent {} ({pct:.1}% done) · {}/s · ETA {eta} · found {} open, {} hosts up · errors {}",
+        si(f.sent as f64),
+        si(rate),
+        f.open,
+        f.hosts_up,
+        f.errors
+    )
+}
+
+fn si(x: f64) -> String {
+    match x {
+        x if x >= 1e6 => format!("{:.2}M", x / 1e6),
+        x if x >= 1e3 => format!("{:.1}k", x / 1e3),
+        x => format!("{x:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_progress_rate_and_eta() {
+        let f = Figures {
+            elapsed_s: 10.0,
+            total: 1000,
+            sent: 260,
+            done: 250,
+            open: 3,
+            ..Figures::default()
+        };
+        let l = line(&f, 25_000.0);
+        assert!(l.contains("25.0% done"), "{l}");
+        assert!(l.contains("25.0k/s"), "{l}");
+        assert!(l.contains("ETA 0:30"), "{l}");
+        assert!(l.contains("found 3 open"), "{l}");
+    }
+}

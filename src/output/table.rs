@@ -1,0 +1,51 @@
+//! The human table: by host, ports sorted, with service, state and RTT.
+
+use super::Sink;
+use super::meta::{ScanMeta, Summary};
+use super::store::ResultStore;
+use std::io::{self, Write};
+
+pub struct TableSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> TableSink<W> {
+    pub fn new(out: W) -> Self {
+        TableSink { out }
+    }
+}
+
+impl<W: Write + Send> Sink for TableSink<W> {
+    fn finish(&mut self, store: &ResultStore, _meta: &ScanMeta, _s: &Summary) -> io::Result<()> {
+        let o = &mut self.out;
+        for (ip, host) in store.hosts.iter().filter(|(_, h)| !h.ports.is_empty()) {
+            let name = host
+                .ports
+                .values()
+                .find_map(|p| p.hostname.as_deref())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            writeln!(o, "{ip}{name}")?;
+            writeln!(
+                o,
+                "  {:<12} {:<9} {:<18} {:>9}",
+                "PORT", "STATE", "SERVICE", "RTT"
+            )?;
+            for p in host.ports.values() {
+                let port = format!("{}/{}", p.port, p.proto.as_str());
+                let rtt = p
+                    .rtt_ms
+                    .map(|r| format!("{r:.2} ms"))
+                    .unwrap_or_else(|| "-".into());
+                writeln!(
+                    o,
+                    "  {port:<12} {:<9} {:<18} {rtt:>9}",
+                    p.state.as_str(),
+                    p.service
+                )?;
+            }
+            writeln!(o)?;
+        }
+        o.flush()
+    }
+}
