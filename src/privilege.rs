@@ -65,6 +65,8 @@ pub fn choose_engine(
     };
     match requested {
         Some(ScanType::Connect) => connect(None),
+        // Nothing asked and nothing to offer: the connect scan is simply the scan.
+        None if !raw_built && !privileged_only => connect(None),
         Some(ScanType::Syn) | None => {
             let why = if !raw_built {
                 "this build has no raw-packet engine"
@@ -116,6 +118,9 @@ mod tests {
             (syn, root, true, true, Some(Raw), false),
             (syn, root, false, false, Some(Connect), true),
             (syn, root, false, true, None, false),
+            (None, root, false, false, Some(Connect), false),
+            (None, user, false, false, Some(Connect), false),
+            (None, root, false, true, None, false),
         ];
         for (req, privilege, built, only, want, notice) in table {
             let got = choose_engine(req, privilege, built, only);

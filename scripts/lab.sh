@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The lab: two network namespaces joined by a veth pair.
+#   NAME-t  the target: answers every address of $LAB_PREFIX (AnyIP), with listeners and
+#           nftables rules giving the ground truth in scripts/lab.env.
+#   NAME-s  the scanner: its only route leads to the target namespace.
+# Lab rules (DESIGN.md): addresses only from 198.18.0.0/15; everything it starts is bounded
+# in time; `down` removes all of it.
+#
+#   scripts/lab.sh deps              install iproute2, nftables, python3 when missing (root)
+#   scripts/lab.sh up NAME [SECONDS] build the lab (listeners live SECONDS, default 900)
+#   scripts/lab.sh down NAME         tear it down
+#   scripts/lab.sh run NAME CMD...   run CMD in the scanner namespace
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab.env
+. "$here/lab.env"
+
+piddir=/run/synsweep-lab
+
+need_root() { [ "$(id -u)" = 0 ] || { echo "lab.sh: needs root (network namespaces)" >&2; exit 1; }; }
+
+deps() {
+  need_root
+  local missing=()
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v python3 >/dev/null || missing+=(python3)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "lab.sh: installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+up() {
+  need_root
+  local name=$1 seconds=${2:-900}
+  [ ${#name} -le 10 ] || { echo "lab.sh: NAME must be at most 10 characters" >&2; exit 1; }
+  local t="$name-t" s="$name-s"
+  down "$name" 2>/dev/null || true
+  ip netns add "$t"
+  ip netns add "$s"
+  ip link add "${name}v0" netns "$s" type veth peer name "${name}v1" netns "$t"
+  ip -n "$s" link set lo up
+  ip -n "$t" link set lo up
+  ip -n "$s" addr add "$LAB_SCANNER_ADDR/30" dev "${name}v0"
+  ip -n "$t" addr add "$LAB_TARGET_ADDR/30" dev "${name}v1"
+  ip -n "$s" link set "${name}v0" up
+  ip -n "$t" link set "${name}v1" up
+  ip -n "$s" route add "$LAB_PREFIX" via "$LAB_TARGET_ADDR"
+  # AnyIP: every address of the prefix is local to the target namespace.
+  ip -n "$t" route add local "$LAB_PREFIX" dev lo
+  # Deterministic ICMP errors: no per-peer rate limit in the lab's target.
+  ip netns exec "$t" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000
+  # Many half-open connections at once must not look like a SYN flood.
+  ip netns exec "$t" sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=65535 net.core.somaxconn=65535
+  local silent_first=${LAB_SILENT_HOSTS%-*} silent_last=${LAB_SILENT_HOSTS#*-}
+  ip netns exec "$t" nft -f - <<NFT
+table inet lab {
+  counter watched {}
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr $LAB_WATCHED counter name watched
+    ip daddr $silent_first-$silent_last drop
+    tcp dport { $(echo "$LAB_DROP_PORTS" | tr ' ' ,) } drop
+    tcp dport { $(echo "$LAB_PROHIBIT_PORTS" | tr ' ' ,) } reject with icmp type admin-prohibited
+    tcp dport { $(echo "$LAB_RESET_PORTS" | tr ' ' ,) } reject with tcp reset
+  }
+}
+NFT
+  local spec=""
+  for p in $LAB_OPEN_PORTS $LAB_RESET_PORTS; do spec+=" 0.0.0.0:$p"; done
+  spec+=" $LAB_HOST_OPEN"
+  mkdir -p "$piddir"
+  # Its own stdio: a caller capturing ours must not wait for the listener to end.
+  ip netns exec "$t" python3 "$here/lab_listen.py" "$spec" "$seconds" </dev/null >/dev/null 2>&1 &
+  echo $! > "$piddir/$name.pid"
+  # Ready when every port that should accept does (the reset ports never will).
+  local ready=""
+  for p in $LAB_OPEN_PORTS; do ready+=" 0.0.0.0:$p"; done
+  ready+=" $LAB_HOST_OPEN"
+  for _ in $(seq 50); do
+    if ip netns exec "$t" python3 - "$ready" <<'PY' 2>/dev/null; then return 0; fi
+import socket, sys
+for item in sys.argv[1].split():
+    a, p = item.rsplit(":", 1)
+    socket.create_connection(("127.0.0.1" if a == "0.0.0.0" else a, int(p)), timeout=1).close()
+PY
+    sleep 0.1
+  done
+  echo "lab.sh: listeners did not come up" >&2
+  exit 1
+}
+
+down() {
+  local name=$1 t="$1-t" s="$1-s"
+  if [ -f "$piddir/$name.pid" ]; then
+    kill "$(cat "$piddir/$name.pid")" 2>/dev/null || true
+    rm -f "$piddir/$name.pid"
+  fi
+  ip netns del "$s" 2>/dev/null || true
+  ip netns del "$t" 2>/dev/null || true
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  up) up "${2:?NAME}" "${3:-900}" ;;
+  down) down "${2:?NAME}" ;;
+  run) name=${2:?NAME}; shift 2; exec ip netns exec "$name-s" "$@" ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+esac

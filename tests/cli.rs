@@ -1,0 +1,117 @@
+//! Bad input of every kind: one line on stderr naming what was wrong, a non-zero exit, no
+//! panic, and no probe sent (every case fails before the engine starts).
+
+mod common;
+
+use common::{BIN, tmp};
+use std::process::Command;
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN).args(args).output().expect("run synsweep");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_inputs_get_one_line_naming_the_value() {
+    let garbage = tmp("garbage.resume");
+    std::fs::write(&garbage, "not json at all").unwrap();
+    let wrong_format = tmp("wrong-format.resume");
+    std::fs::write(&wrong_format, r#"{"synsweep_resume": 99}"#).unwrap();
+    let t = "198.18.0.1";
+    // (arguments, text the one line must contain, exit code)
+    let table: &[(&[&str], &str, i32)] = &[
+        (&["198.18.0.300"], "198.18.0.300", 2),
+        (&["198.18.0.0/33"], "198.18.0.0/33", 2),
+        (&["198.18.0.9-198.18.0.1"], "198.18.0.9-198.18.0.1", 2),
+        (&["what?"], "what?", 2),
+        (&[], "no targets", 2),
+        (&["-p", "70000", t], "70000", 2),
+        (&["-p", "90-80", t], "90-80", 2),
+        (&["-p", "http", t], "http", 2),
+        (&["-p", "", t], "bad port list", 2),
+        (&["--top-ports", "0", t], "0", 2),
+        (&["--top-ports", "many", t], "many", 2),
+        (&["--rate", "0", t], "0", 2),
+        (&["--rate", "fast", t], "fast", 2),
+        (&["--timeout", "500", t], "500", 2),
+        (&["--timeout=-1s", t], "-1s", 2),
+        (&["--retries", "99", t], "99", 2),
+        (&["--max-inflight", "0", t], "0", 2),
+        (&["--shard", "3/2", t], "3/2", 2),
+        (&["--shard", "x", t], "x", 2),
+        (&["--seed=-5", t], "-5", 2),
+        (&["-sU", t], "U", 2),
+        (&["--bogus", t], "--bogus", 2),
+        (
+            &["-iL", "/nonexistent/targets.txt"],
+            "/nonexistent/targets.txt",
+            2,
+        ),
+        (
+            &["--excludefile", "/nonexistent/ex.txt", t],
+            "/nonexistent/ex.txt",
+            2,
+        ),
+        (
+            &["--exclude", "198.18.0.0/16", "198.18.0.0/24"],
+            "excluded",
+            2,
+        ),
+        (&["--exclude", "198.18.0.999", t], "198.18.0.999", 2),
+        (&["2001:db8::/32", "-p", "80"], "2^64", 2),
+        (
+            &["--resume", "/nonexistent/scan.resume"],
+            "/nonexistent/scan.resume",
+            2,
+        ),
+        (
+            &["--resume", garbage.to_str().unwrap()],
+            "garbage.resume",
+            2,
+        ),
+        (
+            &["--resume", wrong_format.to_str().unwrap()],
+            "wrong-format.resume",
+            2,
+        ),
+        (&["--privileged-only", "-sS", t], "--privileged-only", 2),
+        (
+            &["-oJ", "/nonexistent/dir/out.json", "-p", "80", t],
+            "/nonexistent/dir/out.json",
+            1,
+        ),
+    ];
+    for (args, needle, code) in table {
+        let (got, err) = run(args);
+        assert_eq!(got, Some(*code), "{args:?}: exit {got:?}, stderr: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: '{needle}' not named in: {err}"
+        );
+        assert!(err.starts_with("synsweep: error: "), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--exclude",
+        "--top-ports",
+        "--shard",
+        "--resume",
+        "--output-json",
+        "--privileged-only",
+    ] {
+        assert!(help.contains(opt), "--help does not mention {opt}");
+    }
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("synsweep "));
+}

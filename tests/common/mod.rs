@@ -1,0 +1,223 @@
+//! Lab helpers for the integration tests: bring a lab up (scripts/lab.sh), run the real binary
+//! in its scanner namespace, and compute the exact ground truth from scripts/lab.env.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_synsweep");
+
+pub fn root_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Lab tests need root. Without it they say so and pass vacuously — unless
+/// SYNSWEEP_REQUIRE_LAB=1 (CI sets it), where skipping is a failure.
+pub fn lab_allowed(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        assert!(
+            std::env::var("SYNSWEEP_REQUIRE_LAB").as_deref() != Ok("1"),
+            "{test}: lab tests are required (SYNSWEEP_REQUIRE_LAB=1) but this is not root"
+        );
+        eprintln!("{test}: skipped: lab tests need root");
+    }
+    root
+}
+
+pub struct Lab {
+    pub name: String,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl Lab {
+    pub fn up() -> Lab {
+        let name = format!(
+            "ss{}x{}",
+            std::process::id() % 100_000,
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let out = Command::new(root_dir().join("scripts/lab.sh"))
+            .args(["up", &name, "600"])
+            .output()
+            .expect("run scripts/lab.sh");
+        assert!(
+            out.status.success(),
+            "lab up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Lab { name }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &format!("{}-s", self.name), BIN])
+            .args(args);
+        c
+    }
+
+    pub fn scan(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .output()
+            .expect("run synsweep in the lab")
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn synsweep in the lab")
+    }
+
+    /// Packets the target namespace counted to LAB_WATCHED.
+    pub fn watched_packets(&self) -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &format!("{}-t", self.name),
+                "nft",
+                "list",
+                "counter",
+                "inet",
+                "lab",
+                "watched",
+            ])
+            .output()
+            .expect("nft list counter");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .skip_while(|w| *w != "packets")
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("counter output has packets N")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new(root_dir().join("scripts/lab.sh"))
+            .args(["down", &self.name])
+            .status();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Truth {
+    Open,
+    Closed,
+    Filtered,
+}
+
+pub struct GroundTruth {
+    env: HashMap<String, String>,
+}
+
+impl GroundTruth {
+    pub fn load() -> GroundTruth {
+        let text =
+            std::fs::read_to_string(root_dir().join("scripts/lab.env")).expect("read lab.env");
+        let env = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+            .collect();
+        GroundTruth { env }
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        self.env[key].split_whitespace().map(String::from).collect()
+    }
+
+    fn ports(&self, key: &str) -> Vec<u16> {
+        self.list(key)
+            .iter()
+            .map(|p| p.parse().expect("port in lab.env"))
+            .collect()
+    }
+
+    fn silent(&self, ip: IpAddr) -> bool {
+        let (a, b) = self.env["LAB_SILENT_HOSTS"].split_once('-').expect("range");
+        let (a, b): (Ipv4Addr, Ipv4Addr) = (a.parse().unwrap(), b.parse().unwrap());
+        matches!(ip, IpAddr::V4(v) if a <= v && v <= b)
+    }
+
+    pub fn state(&self, t: SocketAddr) -> Truth {
+        let p = t.port();
+        if self.silent(t.ip())
+            || self.ports("LAB_DROP_PORTS").contains(&p)
+            || self.ports("LAB_PROHIBIT_PORTS").contains(&p)
+        {
+            Truth::Filtered
+        } else if self.ports("LAB_RESET_PORTS").contains(&p) {
+            Truth::Closed
+        } else if self.ports("LAB_OPEN_PORTS").contains(&p)
+            || self
+                .list("LAB_HOST_OPEN")
+                .iter()
+                .any(|s| s.parse::<SocketAddr>().ok() == Some(t))
+        {
+            Truth::Open
+        } else {
+            Truth::Closed
+        }
+    }
+
+    pub fn expect(
+        &self,
+        hosts: impl Iterator<Item = IpAddr> + Clone,
+        ports: &[u16],
+    ) -> BTreeMap<SocketAddr, Truth> {
+        let mut m = BTreeMap::new();
+        for &p in ports {
+            for h in hosts.clone() {
+                let t = SocketAddr::new(h, p);
+                m.insert(t, self.state(t));
+            }
+        }
+        m
+    }
+}
+
+pub fn hosts_24() -> impl Iterator<Item = IpAddr> + Clone {
+    (0..=255u8).map(|i| IpAddr::V4(Ipv4Addr::new(198, 18, 0, i)))
+}
+
+/// Port results of NDJSON lines; panics on a duplicate (nothing may be reported twice).
+pub fn ndjson_ports(text: &str, into: &mut BTreeMap<SocketAddr, Truth>) {
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad NDJSON line {line}: {e}"));
+        if v["type"] != "port" {
+            continue;
+        }
+        let t = SocketAddr::new(
+            v["ip"].as_str().unwrap().parse().unwrap(),
+            v["port"].as_u64().unwrap() as u16,
+        );
+        let s = match v["state"].as_str().unwrap() {
+            "open" => Truth::Open,
+            "closed" => Truth::Closed,
+            "filtered" => Truth::Filtered,
+            other => panic!("unknown state {other}"),
+        };
+        assert!(into.insert(t, s).is_none(), "{t} reported twice");
+    }
+}
+
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("synsweep-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
