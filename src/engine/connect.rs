@@ -6,6 +6,7 @@
 use super::EngineContext;
 use super::connector::{Attempt, Connector};
 use super::host_gate::HostGate;
+use super::rtt::RttEstimator;
 use crate::cursor::{Cursor, CursorState};
 use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
 use crate::ports::services::service_name;
@@ -20,6 +21,8 @@ use tokio::task::JoinSet;
 
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
+    /// The longest wait for an answer; the last attempt always waits this long, earlier ones
+    /// follow the measured RTT (see `rtt`).
     pub timeout: Duration,
     /// Extra attempts for targets that stayed silent (answers are never retried).
     pub retries: u32,
@@ -60,6 +63,7 @@ pub async fn run<C: Connector>(
     let mut backoff_until = Duration::ZERO;
     let mut shortage_streak = 0u32;
     let mut exhausted = false;
+    let rtt = Arc::new(RttEstimator::new(opts.timeout));
 
     loop {
         let level = ctx.stop.level();
@@ -87,9 +91,14 @@ pub async fn run<C: Connector>(
             };
             let target = ctx.space.target(idx);
             in_flight.insert(pos);
-            let (c, stats, o) = (connector.clone(), ctx.stats.clone(), opts.clone());
+            let (c, stats, rtt, retries) = (
+                connector.clone(),
+                ctx.stats.clone(),
+                rtt.clone(),
+                opts.retries,
+            );
             tasks.spawn(async move {
-                let fin = probe_with_retries(&*c, target, &o, &stats).await;
+                let fin = probe_with_retries(&*c, target, retries, &rtt, &stats).await;
                 (pos, idx, host, target, fin)
             });
         }
@@ -160,18 +169,22 @@ fn next_item(
 async fn probe_with_retries<C: Connector>(
     c: &C,
     target: SocketAddr,
-    o: &ConnectOptions,
+    retries: u32,
+    estimator: &RttEstimator,
     stats: &crate::event::Stats,
 ) -> Finished {
-    for _ in 0..=o.retries {
+    let attempts = retries + 1;
+    for attempt in 0..attempts {
         stats.sent.fetch_add(1, Relaxed);
-        let (state, reason, rtt) = match c.attempt(target, o.timeout).await {
+        let wait = estimator.timeout(attempt, attempts);
+        let (state, reason, rtt) = match c.attempt(target, wait).await {
             Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, rtt),
             Attempt::Closed { reason, rtt } => (PortState::Closed, reason, rtt),
             Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, rtt),
             Attempt::Silent => continue,
             Attempt::Resource(_) => return Finished::Shortage,
         };
+        estimator.observe(rtt);
         return Finished::Answer {
             state,
             reason,

@@ -347,3 +347,29 @@ proptest! {
         prop_assert_eq!(both, whole);
     }
 }
+
+#[test]
+fn silence_costs_one_full_timeout_once_answers_are_measured() {
+    let sp = space("198.18.0.0/27", (1..=8).collect());
+    let mut net = FakeNet::default();
+    net.rules.insert(sa("198.18.0.9:5"), Behaviour::Drop);
+    let mut o = opts();
+    o.timeout = Duration::from_secs(1);
+    o.max_inflight = 4;
+    let out = scan(Arc::new(net), &sp, &o, 11, None, StopSignal::default());
+    assert_eq!(
+        out.results[&sa("198.18.0.9:5")],
+        (PortState::Filtered, Reason::NoResponse)
+    );
+    // The retry waits the full second; the first attempt only the RTT-based floor (100 ms).
+    assert!(
+        out.elapsed >= Duration::from_millis(1100),
+        "{:?}",
+        out.elapsed
+    );
+    assert!(
+        out.elapsed < Duration::from_millis(1500),
+        "{:?}",
+        out.elapsed
+    );
+}
