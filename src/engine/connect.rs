@@ -32,17 +32,8 @@ pub struct ConnectOptions {
     pub rate: Option<u64>,
 }
 
-enum Finished {
-    Answer {
-        state: PortState,
-        reason: Reason,
-        rtt: Option<Duration>,
-    },
-    Shortage,
-}
-
-/// (position in the walk, index in the space)
-type Item = (u64, u64);
+/// (position in the walk, index in the space, attempt number)
+type Item = (u64, u64, u32);
 
 /// Runs until the cursor is exhausted or a stop is asked; returns where it stood.
 pub async fn run<C: Connector>(
@@ -63,7 +54,7 @@ pub async fn run<C: Connector>(
     let mut backoff_until = Duration::ZERO;
     let mut shortage_streak = 0u32;
     let mut exhausted = false;
-    let rtt = Arc::new(RttEstimator::new(opts.timeout));
+    let mut rtt = RttEstimator::new(opts.timeout);
 
     loop {
         let level = ctx.stop.level();
@@ -84,22 +75,20 @@ pub async fn run<C: Connector>(
                 wait = Some(d);
                 break;
             }
-            let Some((host, (pos, idx))) =
+            let Some((host, (pos, idx, attempt))) =
                 next_item(&mut gate, &mut cursor, &mut exhausted, ctx, max_window)
             else {
                 break;
             };
             let target = ctx.space.target(idx);
             in_flight.insert(pos);
-            let (c, stats, rtt, retries) = (
-                connector.clone(),
-                ctx.stats.clone(),
-                rtt.clone(),
-                opts.retries,
-            );
+            // Every attempt, retries included, passed the limiter above: the rate is exact.
+            let wait = rtt.timeout(attempt, opts.retries + 1);
+            ctx.stats.sent.fetch_add(1, Relaxed);
+            let c = connector.clone();
             tasks.spawn(async move {
-                let fin = probe_with_retries(&*c, target, retries, &rtt, &stats).await;
-                (pos, idx, host, target, fin)
+                let outcome = c.attempt(target, wait).await;
+                ((pos, idx, attempt), host, target, outcome)
             });
         }
         let drained = exhausted && !gate.has_ready() && gate.parked() == 0;
@@ -110,23 +99,34 @@ pub async fn run<C: Connector>(
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 // A task cannot panic (no unwraps inside); a join error leaves its position
                 // in `in_flight`, so it lands in the resume point rather than being lost.
-                let Ok((pos, idx, host, target, fin)) = joined else { continue };
+                let Ok(((pos, idx, attempt), host, target, outcome)) = joined else { continue };
                 in_flight.remove(&pos);
-                match fin {
-                    Finished::Shortage => {
+                let (state, reason, measured) = match outcome {
+                    Attempt::Resource(_) => {
+                        // Says nothing about the target: same attempt again, later, narrower.
                         ctx.stats.errors.fetch_add(1, Relaxed);
                         shortage_streak = (shortage_streak + 1).min(8);
                         window = (tasks.len() * 3 / 4).max(1);
                         backoff_until = now() + Duration::from_millis(4 << shortage_streak);
-                        gate.retry(host, (pos, idx));
+                        gate.retry(host, (pos, idx, attempt));
+                        continue;
                     }
-                    Finished::Answer { state, reason, rtt } => {
-                        shortage_streak = 0;
-                        window = (window + 1).min(max_window);
-                        gate.release(host);
-                        report(ctx, &mut hosts_up, target, state, reason, rtt);
+                    Attempt::Silent if attempt < opts.retries => {
+                        gate.retry(host, (pos, idx, attempt + 1));
+                        continue;
                     }
+                    Attempt::Silent => (PortState::Filtered, Reason::NoResponse, None),
+                    Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, Some(rtt)),
+                    Attempt::Closed { reason, rtt } => (PortState::Closed, reason, Some(rtt)),
+                    Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, Some(rtt)),
+                };
+                if let Some(d) = measured {
+                    rtt.observe(d);
                 }
+                shortage_streak = 0;
+                window = (window + 1).min(max_window);
+                gate.release(host);
+                report(ctx, &mut hosts_up, target, state, reason, measured);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             _ = ctx.stop.changed_from(level) => {}
@@ -137,7 +137,7 @@ pub async fn run<C: Connector>(
     cursor.state(
         in_flight
             .into_iter()
-            .chain(gate.unsent().map(|&(pos, _)| pos)),
+            .chain(gate.unsent().map(|&(pos, ..)| pos)),
     )
 }
 
@@ -160,41 +160,9 @@ fn next_item(
             return None;
         };
         let host = ctx.space.target(idx).ip();
-        if let Some(item) = gate.admit(host, (pos, idx)) {
+        if let Some(item) = gate.admit(host, (pos, idx, 0)) {
             return Some((host, item));
         }
-    }
-}
-
-async fn probe_with_retries<C: Connector>(
-    c: &C,
-    target: SocketAddr,
-    retries: u32,
-    estimator: &RttEstimator,
-    stats: &crate::event::Stats,
-) -> Finished {
-    let attempts = retries + 1;
-    for attempt in 0..attempts {
-        stats.sent.fetch_add(1, Relaxed);
-        let wait = estimator.timeout(attempt, attempts);
-        let (state, reason, rtt) = match c.attempt(target, wait).await {
-            Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, rtt),
-            Attempt::Closed { reason, rtt } => (PortState::Closed, reason, rtt),
-            Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, rtt),
-            Attempt::Silent => continue,
-            Attempt::Resource(_) => return Finished::Shortage,
-        };
-        estimator.observe(rtt);
-        return Finished::Answer {
-            state,
-            reason,
-            rtt: Some(rtt),
-        };
-    }
-    Finished::Answer {
-        state: PortState::Filtered,
-        reason: Reason::NoResponse,
-        rtt: None,
     }
 }
 

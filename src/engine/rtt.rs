@@ -5,13 +5,12 @@
 //! full-length wait. On a fast path that turns "two 1 s timeouts per silent port" into "a short
 //! one and a full one", without giving up recall on slow paths.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 #[derive(Debug)]
 pub struct RttEstimator {
     /// (srtt, rttvar), once the first answer has come.
-    state: Mutex<Option<(Duration, Duration)>>,
+    state: Option<(Duration, Duration)>,
     floor: Duration,
     ceiling: Duration,
 }
@@ -19,17 +18,14 @@ pub struct RttEstimator {
 impl RttEstimator {
     pub fn new(ceiling: Duration) -> RttEstimator {
         RttEstimator {
-            state: Mutex::new(None),
+            state: None,
             floor: Duration::from_millis(100).min(ceiling),
             ceiling,
         }
     }
 
-    pub fn observe(&self, rtt: Duration) {
-        // A poisoned lock only means another task panicked mid-update of two durations;
-        // the values are still usable.
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        *s = Some(match *s {
+    pub fn observe(&mut self, rtt: Duration) {
+        self.state = Some(match self.state {
             None => (rtt, rtt / 2),
             Some((srtt, var)) => {
                 let err = srtt.abs_diff(rtt);
@@ -43,8 +39,7 @@ impl RttEstimator {
         if attempt + 1 >= attempts {
             return self.ceiling;
         }
-        let s = *self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match s {
+        match self.state {
             None => self.ceiling,
             Some((srtt, var)) => {
                 ((srtt + var * 4) * 2u32.saturating_pow(attempt)).clamp(self.floor, self.ceiling)
@@ -61,7 +56,7 @@ mod tests {
 
     #[test]
     fn the_last_attempt_always_waits_the_full_timeout() {
-        let e = RttEstimator::new(1000 * MS);
+        let mut e = RttEstimator::new(1000 * MS);
         for _ in 0..50 {
             e.observe(2 * MS);
         }
@@ -72,7 +67,7 @@ mod tests {
 
     #[test]
     fn waits_follow_the_measured_rtt_and_double_per_attempt() {
-        let e = RttEstimator::new(5000 * MS);
+        let mut e = RttEstimator::new(5000 * MS);
         assert_eq!(e.timeout(0, 3), 5000 * MS, "nothing measured yet");
         for _ in 0..100 {
             e.observe(300 * MS);

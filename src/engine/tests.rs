@@ -308,6 +308,19 @@ fn the_rate_limit_holds_in_virtual_time() {
         "{:?}",
         fast.elapsed
     );
+    // Retries pass the limiter too: 256 silent targets x 2 attempts at 100/s need 5.11 s.
+    let mut silent = FakeNet::default();
+    for j in 0..sp.size() {
+        silent.rules.insert(sp.target(j), Behaviour::Drop);
+    }
+    o.rate = Some(100);
+    let out = scan(Arc::new(silent), &sp, &o, 5, None, StopSignal::default());
+    assert_eq!(out.stats.sent.load(Relaxed), 512);
+    assert!(
+        out.elapsed >= Duration::from_millis(5110),
+        "{:?}",
+        out.elapsed
+    );
 }
 
 proptest! {
