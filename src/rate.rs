@@ -72,10 +72,12 @@ impl RateLimiter {
         }
     }
 
-    /// The default burst for a rate: about a millisecond's worth, so batches stay small and the
-    /// rate holds at every timescale above one millisecond.
+    /// The default burst for a rate: two milliseconds' worth. Timers wake a little late (tokio
+    /// sleeps in whole milliseconds, plus scheduling); with only one millisecond of credit the
+    /// excess wait was lost and 20 000/s measured 19 600/s. Two keep the rate exact while
+    /// bursts stay small.
     pub fn default_burst(rate: Option<u64>) -> u64 {
-        rate.map_or(1024, |r| (r / 1000).clamp(1, 1024))
+        rate.map_or(1024, |r| (r / 500).clamp(1, 2048))
     }
 
     pub fn rate(&self) -> Option<u64> {
