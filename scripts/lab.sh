@@ -47,6 +47,12 @@ up() {
   ip -n "$s" link set "${name}v0" up
   ip -n "$t" link set "${name}v1" up
   ip -n "$s" route add "$LAB_PREFIX" via "$LAB_TARGET_ADDR"
+  # The scanner's own hosts file (ip netns exec mounts /etc/netns/NS/hosts over /etc/hosts).
+  mkdir -p "/etc/netns/$s"
+  { echo "127.0.0.1 localhost"
+    for entry in $LAB_HOST_NAMES; do
+      for addr in $(echo "${entry#*=}" | tr , ' '); do echo "$addr ${entry%%=*}"; done
+    done; } > "/etc/netns/$s/hosts"
   # AnyIP: every address of the prefix is local to the target namespace.
   ip -n "$t" route add local "$LAB_PREFIX" dev lo
   # Deterministic ICMP errors: no per-peer rate limit in the lab's target.
@@ -99,6 +105,7 @@ down() {
   fi
   ip netns del "$s" 2>/dev/null || true
   ip netns del "$t" 2>/dev/null || true
+  rm -rf "/etc/netns/$s"
 }
 
 case "${1:-}" in

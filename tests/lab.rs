@@ -317,3 +317,31 @@ fn excluded_targets_are_never_probed() {
     check_ok(&lab.scan(&["-sT", "198.18.1.0/28", "-p", "80", "-q"]));
     assert!(lab.watched_packets() >= 16);
 }
+
+#[test]
+fn host_names_bring_all_their_addresses_and_keep_the_name() {
+    if !lab_allowed("host_names_bring_all_their_addresses_and_keep_the_name") {
+        return;
+    }
+    let lab = Lab::up();
+    let nd = tmp("names.ndjson");
+    let out = lab.scan(&[
+        "-sT",
+        "web.lab",
+        "-p",
+        "22,3306",
+        "-q",
+        "-oD",
+        nd.to_str().unwrap(),
+    ]);
+    check_ok(&out);
+    let mut got = BTreeMap::new();
+    ndjson_ports(&read(&nd), &mut got);
+    let open: Vec<String> = got.keys().map(|t| t.to_string()).collect();
+    // web.lab is 198.18.0.7 and 198.18.0.8; only .7 listens on 3306.
+    assert_eq!(open, ["198.18.0.7:22", "198.18.0.7:3306", "198.18.0.8:22"]);
+    for line in read(&nd).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["hostname"], "web.lab", "{line}");
+    }
+}
