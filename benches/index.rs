@@ -2,7 +2,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::net::Ipv4Addr;
 use synsweep::cursor::{Cursor, Shard};
+use synsweep::packet::cookie::{CookieKey, SourcePorts};
+use synsweep::packet::syn::{EthernetAddrs, SynFields, SynTemplate};
 use synsweep::permutation::Permutation;
 use synsweep::ports::PortList;
 use synsweep::space::TargetSpace;
@@ -32,6 +35,37 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let (_, idx) = cursor.next_target().unwrap_or((0, 0));
             black_box(space.target(idx))
+        })
+    });
+    // One whole SYN probe as the sender will make it: cookie, then template + patch.
+    let key = CookieKey::from_seed(42);
+    let ports = SourcePorts {
+        base: 40000,
+        count: 16384,
+    };
+    let us = Ipv4Addr::new(198, 19, 0, 1);
+    let eth = EthernetAddrs {
+        src: [2, 0, 0, 0, 0, 1],
+        dst: [2, 0, 0, 0, 0, 2],
+    };
+    let template = SynTemplate::new_v4(us, Some(eth), 64);
+    let mut frame = [0u8; 128];
+    let mut k = 0u32;
+    g.bench_function("cookie + craft SYN", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            let dst = Ipv4Addr::from(0xc612_0000 | (k & 0xffff));
+            let dport = (k >> 16) as u16;
+            let (seq, sport) = ports.pick(key.cookie_v4(dst, dport, us));
+            let f = SynFields {
+                dst,
+                dport,
+                sport,
+                seq,
+                tsval: k,
+                ip_id: seq as u16,
+            };
+            black_box(template.craft(black_box(&mut frame), &f))
         })
     });
     g.finish();

@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod limits;
 pub mod output;
+pub mod packet;
 pub mod permutation;
 pub mod ports;
 pub mod privilege;
