@@ -25,6 +25,7 @@ deps() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v nft >/dev/null || missing+=(nftables)
   command -v python3 >/dev/null || missing+=(python3)
+  command -v prlimit >/dev/null || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "lab.sh: installing ${missing[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

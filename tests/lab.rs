@@ -345,3 +345,49 @@ fn host_names_bring_all_their_addresses_and_keep_the_name() {
         assert_eq!(v["hostname"], "web.lab", "{line}");
     }
 }
+
+#[test]
+fn running_out_of_file_descriptors_slows_down_but_stays_exact() {
+    if !lab_allowed("running_out_of_file_descriptors_slows_down_but_stays_exact") {
+        return;
+    }
+    let lab = Lab::up();
+    let nd = tmp("emfile.ndjson");
+    let js = tmp("emfile.json");
+    // 48 descriptors in all, 500 attempts asked for: connect() meets EMFILE again and again.
+    let out = lab
+        .command_under(
+            &["prlimit", "--nofile=48:48"],
+            &[
+                "-sT",
+                "198.18.0.0/25",
+                "-p",
+                "22,80,3389,9999",
+                "--max-inflight",
+                "500",
+                "--timeout",
+                "300ms",
+                "--show-closed",
+                "-q",
+                "-oD",
+                nd.to_str().unwrap(),
+                "-oJ",
+                js.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+    check_ok(&out);
+    let doc: serde_json::Value = serde_json::from_str(&read(&js)).unwrap();
+    assert!(
+        doc["stats"]["errors"].as_u64().unwrap() > 0,
+        "the limit was never hit: nothing tested"
+    );
+    let mut got = BTreeMap::new();
+    ndjson_ports(&read(&nd), &mut got);
+    let hosts = hosts_24().take(128);
+    assert_eq!(
+        got,
+        GroundTruth::load().expect(hosts, &[22, 80, 3389, 9999])
+    );
+}

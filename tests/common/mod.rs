@@ -55,8 +55,15 @@ impl Lab {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_under(&[], args)
+    }
+
+    /// The binary run under a wrapper (e.g. `prlimit --nofile=48:48`) in the scanner namespace.
+    pub fn command_under(&self, wrapper: &[&str], args: &[&str]) -> Command {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &format!("{}-s", self.name), BIN])
+        c.args(["netns", "exec", &format!("{}-s", self.name)])
+            .args(wrapper)
+            .arg(BIN)
             .args(args);
         c
     }
