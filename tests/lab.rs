@@ -31,32 +31,25 @@ fn check_ok(out: &std::process::Output) {
 
 #[test]
 fn slash24_top100_connect_scan_is_exact() {
-    if !lab_allowed("slash24_top100_connect_scan_is_exact") {
+    let Some(lab) = lab("slash24_top100_connect_scan_is_exact") else {
         return;
-    }
-    let lab = Lab::up();
-    let (nd, js) = (tmp("top100.ndjson"), tmp("top100.json"));
-    let out = lab.scan(&[
+    };
+    let js = tmp("top100.json");
+    let got = lab.scan_ports(&[
         "-sT",
         "198.18.0.0/24",
         "-p",
         "top100",
         "--show-closed",
-        "-q",
         "--timeout",
         "500ms",
-        "-oD",
-        nd.to_str().unwrap(),
         "-oJ",
         js.to_str().unwrap(),
     ]);
-    check_ok(&out);
     let doc: serde_json::Value = serde_json::from_str(&read(&js)).expect("-oJ is JSON");
     let ports = parse_port_ranges(doc["scan"]["ports"].as_str().unwrap());
     assert_eq!(ports.len(), 100);
     let want = GroundTruth::load().expect(hosts_24(), &ports);
-    let mut got = BTreeMap::new();
-    ndjson_ports(&read(&nd), &mut got);
     assert_eq!(got.len(), want.len());
     let wrong: Vec<_> = want
         .iter()
@@ -71,26 +64,13 @@ fn slash24_top100_connect_scan_is_exact() {
 
 #[test]
 fn one_host_all_ports_connect_scan_is_exact() {
-    if !lab_allowed("one_host_all_ports_connect_scan_is_exact") {
+    let Some(lab) = lab("one_host_all_ports_connect_scan_is_exact") else {
         return;
-    }
-    let lab = Lab::up();
-    let nd = tmp("allports.ndjson");
-    let out = lab.scan(&[
-        "-sT",
-        "198.18.0.7",
-        "-p-",
-        "--show-closed",
-        "-q",
-        "-oD",
-        nd.to_str().unwrap(),
-    ]);
-    check_ok(&out);
+    };
+    let got = lab.scan_ports(&["-sT", "198.18.0.7", "-p-", "--show-closed"]);
     let ip: IpAddr = "198.18.0.7".parse().unwrap();
     let ports: Vec<u16> = (1..=65535).collect();
     let want = GroundTruth::load().expect(std::iter::once(ip), &ports);
-    let mut got = BTreeMap::new();
-    ndjson_ports(&read(&nd), &mut got);
     let open = |m: &BTreeMap<SocketAddr, Truth>| {
         m.iter()
             .filter(|(_, s)| **s == Truth::Open)
@@ -103,8 +83,7 @@ fn one_host_all_ports_connect_scan_is_exact() {
 
 /// Interrupts a scan with `signals` SIGINTs, checks the outputs are whole documents and the
 /// resume file exists, resumes, and checks both runs together equal the ground truth.
-fn interrupt_then_resume(signals: usize, tag: &str) {
-    let lab = Lab::up();
+fn interrupt_then_resume(lab: Lab, signals: usize, tag: &str) {
     let f = |n: &str| tmp(&format!("{tag}-{n}"));
     let (nd1, js1, xml1, gn1, resume) = (
         f("1.ndjson"),
@@ -230,64 +209,60 @@ fn interrupt_then_resume(signals: usize, tag: &str) {
 
 #[test]
 fn ctrl_c_then_resume_is_exact() {
-    if lab_allowed("ctrl_c_then_resume_is_exact") {
-        interrupt_then_resume(1, "graceful");
+    if let Some(lab) = lab("ctrl_c_then_resume_is_exact") {
+        interrupt_then_resume(lab, 1, "graceful");
     }
 }
 
 #[test]
 fn second_ctrl_c_aborts_and_still_resumes_exactly() {
-    if lab_allowed("second_ctrl_c_aborts_and_still_resumes_exactly") {
-        interrupt_then_resume(2, "abort");
+    if let Some(lab) = lab("second_ctrl_c_aborts_and_still_resumes_exactly") {
+        interrupt_then_resume(lab, 2, "abort");
     }
 }
 
 #[test]
 fn shards_split_the_scan_exactly() {
-    if !lab_allowed("shards_split_the_scan_exactly") {
+    let Some(lab) = lab("shards_split_the_scan_exactly") else {
         return;
-    }
-    let lab = Lab::up();
+    };
     let ports: Vec<u16> = vec![22, 25, 80, 443, 3306, 3389, 8443, 9999];
-    let port_arg = "22,25,80,443,3306,3389,8443,9999";
     let mut got = BTreeMap::new();
     for i in 1..=3 {
-        let nd = tmp(&format!("shard{i}.ndjson"));
         let shard = format!("{i}/3");
-        let out = lab.scan(&[
+        let part = lab.scan_ports(&[
             "-sT",
             "198.18.0.0/24",
             "-p",
-            port_arg,
+            "22,25,80,443,3306,3389,8443,9999",
             "--seed",
             "77",
             "--shard",
             &shard,
             "--show-closed",
-            "-q",
             "--timeout",
             "500ms",
-            "-oD",
-            nd.to_str().unwrap(),
         ]);
-        check_ok(&out);
-        let before = got.len();
-        ndjson_ports(&read(&nd), &mut got); // panics if two shards report one target
-        assert!(got.len() - before > 600, "shard {i} did about a third");
+        assert!(
+            part.len() > 600,
+            "shard {i} did about a third ({})",
+            part.len()
+        );
+        for (t, s) in part {
+            assert!(got.insert(t, s).is_none(), "{t} scanned by two shards");
+        }
     }
     assert_eq!(got, GroundTruth::load().expect(hosts_24(), &ports));
 }
 
 #[test]
 fn excluded_targets_are_never_probed() {
-    if !lab_allowed("excluded_targets_are_never_probed") {
+    let Some(lab) = lab("excluded_targets_are_never_probed") else {
         return;
-    }
-    let lab = Lab::up();
+    };
     let ex = tmp("exclude.txt");
     std::fs::write(&ex, "# the watched block\n198.18.1.0/25\n").unwrap();
-    let nd = tmp("exclude.ndjson");
-    let out = lab.scan(&[
+    let got = lab.scan_ports(&[
         "-sT",
         "198.18.0.0/23",
         "-p",
@@ -296,34 +271,27 @@ fn excluded_targets_are_never_probed() {
         "198.18.1.128/25",
         "--excludefile",
         ex.to_str().unwrap(),
-        "-q",
-        "-oD",
-        nd.to_str().unwrap(),
     ]);
-    check_ok(&out);
     assert_eq!(
         lab.watched_packets(),
         0,
         "a probe reached an excluded address"
     );
-    let mut got = BTreeMap::new();
-    ndjson_ports(&read(&nd), &mut got);
     assert_eq!(
         got.len(),
         2 * (256 - 10),
         "the /24 that was not excluded was scanned"
     );
     // The counter does count: scanning the watched block shows up in it.
-    check_ok(&lab.scan(&["-sT", "198.18.1.0/28", "-p", "80", "-q"]));
+    lab.scan_ports(&["-sT", "198.18.1.0/28", "-p", "80"]);
     assert!(lab.watched_packets() >= 16);
 }
 
 #[test]
 fn host_names_bring_all_their_addresses_and_keep_the_name() {
-    if !lab_allowed("host_names_bring_all_their_addresses_and_keep_the_name") {
+    let Some(lab) = lab("host_names_bring_all_their_addresses_and_keep_the_name") else {
         return;
-    }
-    let lab = Lab::up();
+    };
     let nd = tmp("names.ndjson");
     let out = lab.scan(&[
         "-sT",
@@ -348,46 +316,34 @@ fn host_names_bring_all_their_addresses_and_keep_the_name() {
 
 #[test]
 fn running_out_of_file_descriptors_slows_down_but_stays_exact() {
-    if !lab_allowed("running_out_of_file_descriptors_slows_down_but_stays_exact") {
+    let Some(lab) = lab("running_out_of_file_descriptors_slows_down_but_stays_exact") else {
         return;
-    }
-    let lab = Lab::up();
-    let nd = tmp("emfile.ndjson");
+    };
     let js = tmp("emfile.json");
     // 48 descriptors in all, 500 attempts asked for: connect() meets EMFILE again and again.
-    let out = lab
-        .command_under(
-            &["prlimit", "--nofile=48:48"],
-            &[
-                "-sT",
-                "198.18.0.0/25",
-                "-p",
-                "22,80,3389,9999",
-                "--max-inflight",
-                "500",
-                "--timeout",
-                "300ms",
-                "--show-closed",
-                "-q",
-                "-oD",
-                nd.to_str().unwrap(),
-                "-oJ",
-                js.to_str().unwrap(),
-            ],
-        )
-        .output()
-        .unwrap();
-    check_ok(&out);
+    let got = lab.scan_ports_under(
+        &["prlimit", "--nofile=48:48"],
+        &[
+            "-sT",
+            "198.18.0.0/25",
+            "-p",
+            "22,80,3389,9999",
+            "--max-inflight",
+            "500",
+            "--timeout",
+            "300ms",
+            "--show-closed",
+            "-oJ",
+            js.to_str().unwrap(),
+        ],
+    );
     let doc: serde_json::Value = serde_json::from_str(&read(&js)).unwrap();
     assert!(
         doc["stats"]["errors"].as_u64().unwrap() > 0,
         "the limit was never hit: nothing tested"
     );
-    let mut got = BTreeMap::new();
-    ndjson_ports(&read(&nd), &mut got);
-    let hosts = hosts_24().take(128);
     assert_eq!(
         got,
-        GroundTruth::load().expect(hosts, &[22, 80, 3389, 9999])
+        GroundTruth::load().expect(hosts_24().take(128), &[22, 80, 3389, 9999])
     );
 }

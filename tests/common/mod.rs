@@ -33,6 +33,13 @@ pub struct Lab {
     pub name: String,
 }
 
+/// A lab for `test`, or None (after saying why) where lab tests cannot run.
+pub fn lab(test: &str) -> Option<Lab> {
+    lab_allowed(test).then(Lab::up)
+}
+
+static SCANS: AtomicUsize = AtomicUsize::new(0);
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Lab {
@@ -72,6 +79,33 @@ impl Lab {
         self.command(args)
             .output()
             .expect("run synsweep in the lab")
+    }
+
+    /// Runs a scan (quiet, NDJSON to a fresh file) and returns its port results.
+    pub fn scan_ports(&self, args: &[&str]) -> BTreeMap<SocketAddr, Truth> {
+        self.scan_ports_under(&[], args)
+    }
+
+    pub fn scan_ports_under(&self, wrapper: &[&str], args: &[&str]) -> BTreeMap<SocketAddr, Truth> {
+        let nd = tmp(&format!(
+            "{}-{}.ndjson",
+            self.name,
+            SCANS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let out = self
+            .command_under(wrapper, args)
+            .args(["-q", "-oD", nd.to_str().unwrap()])
+            .output()
+            .expect("run synsweep in the lab");
+        assert!(
+            out.status.success(),
+            "synsweep {args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got = BTreeMap::new();
+        ndjson_ports(&read(&nd), &mut got);
+        got
     }
 
     pub fn spawn(&self, args: &[&str]) -> Child {
