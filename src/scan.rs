@@ -208,9 +208,9 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
     let started = Instant::now();
     let state = run_engine(&plan, cursor, &ctx)?;
     drop(ctx);
-    let complete = stop.level() == StopLevel::Running
-        && state.pending.is_empty()
-        && state.next_position >= plan.space.size();
+    // Complete means nothing is left to do, however the run ended: a stop that lands after
+    // the last target finished leaves no resume point to save.
+    let complete = state.pending.is_empty() && state.next_position >= plan.space.size();
     let figures = Figures::read(&stats, started.elapsed().as_secs_f64());
     let store = output.finish(Summary {
         figures: figures.clone(),
