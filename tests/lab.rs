@@ -347,3 +347,51 @@ fn running_out_of_file_descriptors_slows_down_but_stays_exact() {
         GroundTruth::load().expect(hosts_24().take(128), &[22, 80, 3389, 9999])
     );
 }
+
+/// Runs as user `nobody` with no capabilities, as an unprivileged user would.
+const UNPRIVILEGED: &[&str] = &[
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+];
+
+#[test]
+fn unprivileged_users_get_a_connect_scan_and_one_line_saying_so() {
+    let Some(lab) = lab("unprivileged_users_get_a_connect_scan_and_one_line_saying_so") else {
+        return;
+    };
+    let nd = tmp("unprivileged.ndjson");
+    let args = [
+        "-sS",
+        "198.18.0.0/26",
+        "-p",
+        "22,80,3306,3389",
+        "--show-closed",
+        "-oD",
+        nd.to_str().unwrap(),
+    ];
+    let out = lab.command_under(UNPRIVILEGED, &args).output().unwrap();
+    check_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let notices: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("using TCP connect scan"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{err}");
+    let mut got = BTreeMap::new();
+    ndjson_ports(&read(&nd), &mut got);
+    assert_eq!(
+        got,
+        GroundTruth::load().expect(hosts_24().take(64), &[22, 80, 3306, 3389])
+    );
+
+    let refused = lab
+        .command_under(UNPRIVILEGED, &["--privileged-only", "-sS", "198.18.0.0/26"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--privileged-only"), "{err}");
+}

@@ -256,6 +256,9 @@ pub fn ndjson_ports(text: &str, into: &mut BTreeMap<SocketAddr, Truth>) {
 pub fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("synsweep-test-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
+    // World-writable (sticky), so tests that drop privileges can write their outputs too.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
     d.join(name)
 }
 
