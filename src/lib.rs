@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod limits;
+pub mod link;
 pub mod output;
 pub mod packet;
 pub mod permutation;

@@ -395,3 +395,117 @@ fn unprivileged_users_get_a_connect_scan_and_one_line_saying_so() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--privileged-only"), "{err}");
 }
+
+/// The raw path end to end, below any engine: SYNs crafted by the template leave through the
+/// AF_PACKET link in the scanner namespace; the target kernel's SYN-ACK, RST and ICMP error
+/// come back through the kernel filter and the classifier validates their cookies.
+#[test]
+fn afpacket_link_carries_crafted_syns_and_their_answers() {
+    use synsweep::link::afpacket::AfPacket;
+    use synsweep::link::bpf::reply_filter;
+    use synsweep::packet::cookie::{CookieKey, SourcePorts};
+    use synsweep::packet::reply::{LinkKind, Validator, Verdict};
+    use synsweep::packet::syn::{EthernetAddrs, SynFields, SynTemplate};
+
+    let Some(lab) = lab("afpacket_link_carries_crafted_syns_and_their_answers") else {
+        return;
+    };
+    // The next hop's MAC: the target end of the veth pair.
+    let show = std::process::Command::new("ip")
+        .args([
+            "-n",
+            &format!("{}-t", lab.name),
+            "link",
+            "show",
+            &format!("{}v1", lab.name),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    let mac_text = text
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("link/ether");
+    let mut gw = [0u8; 6];
+    for (b, h) in gw.iter_mut().zip(mac_text.split(':')) {
+        *b = u8::from_str_radix(h, 16).unwrap();
+    }
+    let (ns, ifname) = (
+        format!("/run/netns/{}-s", lab.name),
+        format!("{}v0", lab.name),
+    );
+    let verdicts = std::thread::spawn(move || {
+        // Only this thread enters the scanner namespace.
+        let f = std::fs::File::open(&ns).unwrap();
+        // SAFETY: setns on a valid namespace fd, affecting this thread only.
+        assert_eq!(
+            unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&f), libc::CLONE_NEWNET) },
+            0
+        );
+        let us: std::net::Ipv4Addr = "198.19.0.1".parse().unwrap();
+        let ports = SourcePorts {
+            base: 61000,
+            count: 1000,
+        };
+        let link =
+            AfPacket::open(&ifname, &reply_filter(14, us, 61000, 61999)).expect("open AF_PACKET");
+        let eth = EthernetAddrs {
+            src: link.mac().unwrap(),
+            dst: gw,
+        };
+        let template = SynTemplate::new_v4(us, Some(eth), 64);
+        let v = Validator {
+            key: CookieKey::from_seed(99),
+            us,
+            ports,
+        };
+        let them: std::net::Ipv4Addr = "198.18.0.7".parse().unwrap();
+        let mut frame = [0u8; 128];
+        for (i, port) in [22u16, 9999, 3389, 8443].into_iter().enumerate() {
+            let (seq, sport) = ports.pick(v.key.cookie_v4(them, port, us));
+            let f = SynFields {
+                dst: them,
+                dport: port,
+                sport,
+                seq,
+                tsval: 1,
+                ip_id: i as u16,
+            };
+            let n = template.craft(&mut frame, &f).unwrap();
+            link.send(&frame[..n]).expect("send");
+        }
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        let mut buf = [0u8; 2048];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if let Some(n) = link.recv(&mut buf, left).unwrap() {
+                got.push(v.classify(&buf[..n], LinkKind::Ethernet));
+            }
+        }
+        got
+    })
+    .join()
+    .unwrap();
+    let them: std::net::Ipv4Addr = "198.18.0.7".parse().unwrap();
+    let mut answers: Vec<(u16, &str)> = verdicts
+        .iter()
+        .map(|v| match v {
+            Verdict::Open {
+                port, ip, tsecr, ..
+            } if *ip == them && *tsecr == Some(1) => (*port, "open"),
+            Verdict::Closed { port, ip, .. } if *ip == them => (*port, "closed"),
+            Verdict::Unreachable {
+                port, ip, code: 13, ..
+            } if *ip == them => (*port, "prohibited"),
+            other => panic!("the filter let through {other:?}"),
+        })
+        .collect();
+    answers.sort();
+    answers.dedup(); // a SYN-ACK may be retransmitted
+    assert_eq!(
+        answers,
+        [(22, "open"), (8443, "prohibited"), (9999, "closed")],
+        "3389 drops silently"
+    );
+}
