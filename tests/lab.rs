@@ -396,18 +396,19 @@ fn unprivileged_users_get_a_connect_scan_and_one_line_saying_so() {
     assert!(err.contains("--privileged-only"), "{err}");
 }
 
-/// The raw path end to end, below any engine: SYNs crafted by the template leave through the
-/// AF_PACKET link in the scanner namespace; the target kernel's SYN-ACK, RST and ICMP error
-/// come back through the kernel filter and the classifier validates their cookies.
+/// The raw path end to end, below any engine: the link is planned from the scanner
+/// namespace's routing table, the gateway's MAC found by ARP, SYNs crafted by the template
+/// leave through the AF_PACKET link, and the target kernel's SYN-ACK, RST and ICMP error come
+/// back through the kernel filter for the classifier to validate their cookies.
 #[test]
-fn afpacket_link_carries_crafted_syns_and_their_answers() {
+fn raw_path_plans_the_link_resolves_arp_and_validates_answers() {
     use synsweep::link::afpacket::AfPacket;
     use synsweep::link::bpf::reply_filter;
     use synsweep::packet::cookie::{CookieKey, SourcePorts};
     use synsweep::packet::reply::{LinkKind, Validator, Verdict};
     use synsweep::packet::syn::{EthernetAddrs, SynFields, SynTemplate};
 
-    let Some(lab) = lab("afpacket_link_carries_crafted_syns_and_their_answers") else {
+    let Some(lab) = lab("raw_path_plans_the_link_resolves_arp_and_validates_answers") else {
         return;
     };
     // The next hop's MAC: the target end of the veth pair.
@@ -443,16 +444,41 @@ fn afpacket_link_carries_crafted_syns_and_their_answers() {
             unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&f), libc::CLONE_NEWNET) },
             0
         );
-        let us: std::net::Ipv4Addr = "198.19.0.1".parse().unwrap();
+        let them: std::net::Ipv4Addr = "198.18.0.7".parse().unwrap();
+        // Link setup from the namespace's own tables: route, source, next hop; the gateway is
+        // not in the (fresh) neighbour table, so ARP resolves it.
+        let plan = synsweep::link::setup::system(them, &Default::default()).expect("plan the link");
+        assert_eq!(plan.iface, ifname);
+        assert_eq!(
+            (plan.src_ip, plan.next_hop),
+            ("198.19.0.1".parse().unwrap(), "198.19.0.2".parse().unwrap())
+        );
+        assert_eq!(
+            plan.next_hop_mac, None,
+            "a fresh namespace has no neighbour entry yet"
+        );
+        let src_mac = plan.src_mac.expect("veth has a MAC");
+        let resolved = synsweep::link::arp::resolve(
+            &ifname,
+            src_mac,
+            plan.src_ip,
+            plan.next_hop,
+            Duration::from_secs(2),
+        )
+        .expect("ARP")
+        .expect("the gateway answered ARP");
+        assert_eq!(resolved, gw, "ARP found the target end's MAC");
+        let us = plan.src_ip;
         let ports = SourcePorts {
             base: 61000,
             count: 1000,
         };
-        let link =
-            AfPacket::open(&ifname, &reply_filter(14, us, 61000, 61999)).expect("open AF_PACKET");
+        let link = AfPacket::open(&ifname, &reply_filter(14, us, 61000, 61999), 0x0800)
+            .expect("open AF_PACKET");
+        assert_eq!(link.mac().unwrap(), src_mac);
         let eth = EthernetAddrs {
-            src: link.mac().unwrap(),
-            dst: gw,
+            src: src_mac,
+            dst: resolved,
         };
         let template = SynTemplate::new_v4(us, Some(eth), 64);
         let v = Validator {
@@ -460,7 +486,6 @@ fn afpacket_link_carries_crafted_syns_and_their_answers() {
             us,
             ports,
         };
-        let them: std::net::Ipv4Addr = "198.18.0.7".parse().unwrap();
         let mut frame = [0u8; 128];
         for (i, port) in [22u16, 9999, 3389, 8443].into_iter().enumerate() {
             let (seq, sport) = ports.pick(v.key.cookie_v4(them, port, us));

@@ -34,8 +34,9 @@ fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 impl AfPacket {
-    /// Opens a packet socket on `ifname` that receives only what `filter` passes.
-    pub fn open(ifname: &str, filter: &[SockFilter]) -> io::Result<AfPacket> {
+    /// Opens a packet socket on `ifname` for frames of EtherType `protocol` (0x0800 IPv4,
+    /// 0x0806 ARP) that receives only what `filter` passes.
+    pub fn open(ifname: &str, filter: &[SockFilter], protocol: u16) -> io::Result<AfPacket> {
         let name = CString::new(ifname)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
         // SAFETY: a plain C call with a valid NUL-terminated string.
@@ -85,7 +86,7 @@ impl AfPacket {
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid starting value.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+        sll.sll_protocol = protocol.to_be();
         sll.sll_ifindex = ifindex;
         // SAFETY: sll is a valid sockaddr_ll of the length given.
         check(unsafe {

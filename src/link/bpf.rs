@@ -67,6 +67,16 @@ pub fn reply_filter(
     prog
 }
 
+/// Ethernet frames of one EtherType (ARP replies for neighbour resolution).
+pub fn ethertype_filter(ethertype: u16) -> Vec<SockFilter> {
+    vec![
+        op(LD_H_ABS, 0, 0, 12),
+        op(JEQ_K, 0, 1, u32::from(ethertype)),
+        op(RET_K, 0, 0, 0x0004_0000),
+        op(RET_K, 0, 0, 0),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +176,13 @@ mod tests {
             0,
             "not IPv4"
         );
+    }
+
+    #[test]
+    fn ethertype_filter_passes_one_type() {
+        let prog = ethertype_filter(0x0806);
+        assert!(run(&prog, &eth(vec![0; 28], 0x0806)) > 0);
+        assert_eq!(run(&prog, &eth(vec![0; 28], 0x0800)), 0);
+        assert_eq!(run(&prog, &[0u8; 5]), 0);
     }
 }

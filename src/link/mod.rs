@@ -3,4 +3,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod afpacket;
+#[cfg(target_os = "linux")]
+pub mod arp;
 pub mod bpf;
+pub mod setup;
