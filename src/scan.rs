@@ -265,22 +265,25 @@ fn run_engine(plan: &Plan, cursor: Cursor, ctx: &EngineContext) -> Result<Cursor
     let timeout = cli.timeout;
     rt.spawn(async move { watch_signals(stop, quiet, timeout).await });
     match plan.engine {
-        Engine::Connect | Engine::Raw => {
+        Engine::Connect => {
+            // Raised whether or not the window was given: every attempt holds a descriptor.
+            let nofile = crate::limits::raise_nofile_limit();
             let opts = ConnectOptions {
                 timeout: cli.timeout,
                 retries: cli.retries,
-                max_inflight: cli.max_inflight.map_or_else(
-                    || crate::limits::default_inflight(crate::limits::raise_nofile_limit()),
-                    |n| n as usize,
-                ),
+                max_inflight: cli
+                    .max_inflight
+                    .map_or_else(|| crate::limits::default_inflight(nofile), |n| n as usize),
                 per_host: cli.max_per_host,
                 rate: cli.rate,
             };
-            if cli.max_inflight.is_some() {
-                crate::limits::raise_nofile_limit();
-            }
             Ok(rt.block_on(connect::run(Arc::new(KernelConnector), cursor, ctx, &opts)))
         }
+        // choose_engine only picks Raw when RAW_ENGINE_BUILT; never run a different scan than
+        // the one chosen.
+        Engine::Raw => Err(Error::Refused(
+            "the raw-packet engine is not built into this binary".into(),
+        )),
     }
 }
 
