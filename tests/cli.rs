@@ -115,3 +115,23 @@ fn help_and_version_succeed() {
     let out = Command::new(BIN).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("synsweep "));
 }
+
+#[test]
+fn a_failed_output_leaves_no_half_made_files() {
+    let good = tmp("good.json");
+    let part = tmp("good.json.part");
+    let (code, err) = run(&[
+        "-oJ",
+        good.to_str().unwrap(),
+        "-oX",
+        "/nonexistent/dir/out.xml",
+        "-p",
+        "80",
+        "-sT",
+        "198.18.0.1",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("/nonexistent/dir/out.xml"), "{err}");
+    assert!(!part.exists(), "the -oJ .part file was left behind");
+    assert!(!good.exists());
+}

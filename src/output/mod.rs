@@ -108,6 +108,40 @@ fn open_stream(path: &Path, append: bool) -> Result<Writer> {
     Ok(Box::new(BufWriter::new(f)))
 }
 
+/// Every output sink, plus the status-JSON stream; document files are registered in `renames`.
+fn open_sinks(
+    cfg: &OutputConfig,
+    renames: &mut Vec<PendingRename>,
+) -> Result<(Vec<Box<dyn Sink>>, Option<Writer>)> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if !cfg.any_to_stdout() {
+        sinks.push(Box::new(table::TableSink::new(io::stdout())));
+    }
+    if let Some(d) = &cfg.json {
+        sinks.push(Box::new(json::JsonSink::new(open_document(d, renames)?)));
+    }
+    if let Some(d) = &cfg.grepable {
+        sinks.push(Box::new(grepable::GrepableSink::new(open_document(
+            d, renames,
+        )?)));
+    }
+    if let Some(d) = &cfg.xml {
+        sinks.push(Box::new(xml::XmlSink::new(open_document(d, renames)?)));
+    }
+    if let Some(d) = &cfg.ndjson {
+        let w = match d {
+            Dest::Stdout => Box::new(io::stdout()) as Writer,
+            Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
+        };
+        sinks.push(Box::new(ndjson::NdjsonSink::new(w)));
+    }
+    let status_json = match &cfg.status_json {
+        Some(p) => Some(open_stream(p, false)?),
+        None => None,
+    };
+    Ok((sinks, status_json))
+}
+
 pub struct OutputThread {
     handle: std::thread::JoinHandle<Result<ResultStore>>,
     finish: crossbeam_channel::Sender<Summary>,
@@ -127,35 +161,15 @@ impl OutputThread {
         carried: Vec<Event>,
     ) -> Result<OutputThread> {
         let mut renames = Vec::new();
-        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-        if !cfg.any_to_stdout() {
-            sinks.push(Box::new(table::TableSink::new(io::stdout())));
-        }
-        if let Some(d) = &cfg.json {
-            sinks.push(Box::new(json::JsonSink::new(open_document(
-                d,
-                &mut renames,
-            )?)));
-        }
-        if let Some(d) = &cfg.grepable {
-            sinks.push(Box::new(grepable::GrepableSink::new(open_document(
-                d,
-                &mut renames,
-            )?)));
-        }
-        if let Some(d) = &cfg.xml {
-            sinks.push(Box::new(xml::XmlSink::new(open_document(d, &mut renames)?)));
-        }
-        if let Some(d) = &cfg.ndjson {
-            let w = match d {
-                Dest::Stdout => Box::new(io::stdout()) as Writer,
-                Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
-            };
-            sinks.push(Box::new(ndjson::NdjsonSink::new(w)));
-        }
-        let status_json = match &cfg.status_json {
-            Some(p) => Some(open_stream(p, false)?),
-            None => None,
+        let (sinks, status_json) = match open_sinks(cfg, &mut renames) {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Leave no half-made .part files behind for the outputs that did open.
+                for r in &renames {
+                    let _ = std::fs::remove_file(&r.tmp);
+                }
+                return Err(e);
+            }
         };
         let progress = status::Progress::new(cfg.progress_on_terminal, status_json);
         let (finish, finish_rx) = crossbeam_channel::bounded(1);
