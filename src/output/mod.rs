@@ -108,11 +108,11 @@ fn open_stream(path: &Path, append: bool) -> Result<Writer> {
     Ok(Box::new(BufWriter::new(f)))
 }
 
+/// The sinks, and the status-JSON stream if asked for.
+type OpenedSinks = (Vec<Box<dyn Sink>>, Option<Writer>);
+
 /// Every output sink, plus the status-JSON stream; document files are registered in `renames`.
-fn open_sinks(
-    cfg: &OutputConfig,
-    renames: &mut Vec<PendingRename>,
-) -> Result<(Vec<Box<dyn Sink>>, Option<Writer>)> {
+fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<PendingRename>) -> Result<OpenedSinks> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !cfg.any_to_stdout() {
         sinks.push(Box::new(table::TableSink::new(io::stdout())));
