@@ -35,6 +35,11 @@ pub enum Reason {
     NoResponse,
     HostUnreach,
     NetUnreach,
+    ProtoUnreach,
+    PortUnreach,
+    NetProhibited,
+    HostProhibited,
+    AdminProhibited,
     EchoReply,
 }
 
@@ -47,6 +52,11 @@ impl Reason {
             Reason::NoResponse => "no-response",
             Reason::HostUnreach => "host-unreach",
             Reason::NetUnreach => "net-unreach",
+            Reason::ProtoUnreach => "proto-unreach",
+            Reason::PortUnreach => "port-unreach",
+            Reason::NetProhibited => "net-prohibited",
+            Reason::HostProhibited => "host-prohibited",
+            Reason::AdminProhibited => "admin-prohibited",
             Reason::EchoReply => "echo-reply",
         }
     }

@@ -65,6 +65,18 @@ impl TargetSpace {
         self.set.ranges()[i].addr((host_index - self.starts[i]) as u128)
     }
 
+    /// The index of `ip:port`, if it is in the space: the inverse of `target`, for the capture
+    /// thread to turn a reply into the index its answered-set bit lives at.
+    pub fn index_of(&self, ip: IpAddr, port: u16) -> Option<u64> {
+        let port_index = self.ports.as_slice().binary_search(&port).ok()? as u64;
+        let (family, n) = crate::targets::range::to_num(ip);
+        let ranges = self.set.ranges();
+        let i = ranges.partition_point(|r| (r.family, r.last) < (family, n));
+        let r = ranges.get(i).filter(|r| r.contains(ip))?;
+        let host_index = self.starts[i] + (n - r.first) as u64;
+        Some(port_index * self.hosts + host_index)
+    }
+
     /// The target of index `j` (`j < size()`).
     pub fn target(&self, j: u64) -> SocketAddr {
         let port = self.ports.as_slice()[(j / self.hosts) as usize];
@@ -88,6 +100,13 @@ mod tests {
         let s = TargetSpace::new(set, PortList::new(vec![22, 80, 443])).unwrap();
         assert_eq!((s.hosts(), s.size()), (7, 21));
         let all: HashSet<_> = (0..s.size()).map(|j| s.target(j)).collect();
+        for j in 0..s.size() {
+            let t = s.target(j);
+            assert_eq!(s.index_of(t.ip(), t.port()), Some(j));
+        }
+        assert_eq!(s.index_of("198.18.0.4".parse().unwrap(), 22), None);
+        assert_eq!(s.index_of("198.18.0.1".parse().unwrap(), 23), None);
+        assert_eq!(s.index_of("2001:db8::2".parse().unwrap(), 22), None);
         assert_eq!(all.len(), 21);
         assert!(all.contains(&"198.18.1.1:443".parse().unwrap()));
         assert!(all.contains(&"[2001:db8::1]:22".parse().unwrap()));

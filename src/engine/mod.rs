@@ -1,9 +1,10 @@
-//! Engines turn the cursor's targets into events. Both engines (connect here; raw packets to
-//! come) take the same context and return the same resume point.
+//! Engines turn the cursor's targets into events. Both engines (connect, raw packets) take the
+//! same context and return the same resume point.
 
 pub mod connect;
 pub mod connector;
 pub mod host_gate;
+pub mod raw;
 pub mod rtt;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 //! unfiltered packet is ever queued), PACKET_IGNORE_OUTGOING, and later batched sends.
 
 use super::bpf::SockFilter;
+use super::{FrameBatch, PacketRx, PacketTx};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -139,8 +140,96 @@ impl AfPacket {
         Ok(())
     }
 
+    /// Asks for a receive buffer of `bytes` (root may exceed `net.core.rmem_max`): replies to a
+    /// burst of probes arrive in bursts, and an overflowing socket buffer drops them silently.
+    pub fn grow_receive_buffer(&self, bytes: usize) {
+        let v = bytes.min(i32::MAX as usize) as libc::c_int;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: an int option, pointer to a live int.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Frames the kernel dropped for want of buffer space since the last call
+    /// (PACKET_STATISTICS; reading resets the kernel's counters).
+    pub fn drops(&self) -> u64 {
+        // struct tpacket_stats { unsigned int tp_packets, tp_drops; }
+        let mut st = [0u32; 2];
+        let mut len = std::mem::size_of_val(&st) as libc::socklen_t;
+        // SAFETY: st is 8 writable bytes and len says so.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                st.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 { u64::from(st[1]) } else { 0 }
+    }
+
+    /// Sends the batch's frames with one sendmmsg(2); returns how many the kernel took.
+    pub fn send_many(&self, batch: &FrameBatch) -> io::Result<usize> {
+        const MAX: usize = 256;
+        let n = batch.len().min(MAX);
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: iovec and mmsghdr are plain data; zeroed is a valid starting value.
+        let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+        let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+        for (i, frame) in batch.frames().take(n).enumerate() {
+            iov[i] = libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            };
+            msgs[i].msg_hdr.msg_iov = &mut iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: msgs[..n] point at iov[..n], which point into `batch`, all alive for the
+        // call; the socket is bound, so no address is needed.
+        let sent = unsafe {
+            libc::sendmmsg(
+                self.fd.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if sent >= 0 {
+            return Ok(sent as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            // The device queue is full: nothing went; the caller waits and tries again.
+            Some(libc::ENOBUFS) | Some(libc::EAGAIN) => Ok(0),
+            _ => Err(e),
+        }
+    }
+
     /// Waits up to `timeout` for one frame; `Ok(None)` if none came.
     pub fn recv(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        if !self.wait_readable(timeout)? {
+            return Ok(None);
+        }
+        self.recv_now(buf)
+    }
+
+    /// Waits up to `timeout` for something to read; false if nothing came (or a signal
+    /// interrupted the wait, which the caller treats the same way: it loops).
+    fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut pfd = libc::pollfd {
             fd: self.fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -148,9 +237,15 @@ impl AfPacket {
         };
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: one valid pollfd.
-        if check(unsafe { libc::poll(&mut pfd, 1, ms) })? == 0 {
-            return Ok(None);
+        match check(unsafe { libc::poll(&mut pfd, 1, ms) }) {
+            Ok(n) => Ok(n > 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+            Err(e) => Err(e),
         }
+    }
+
+    /// One queued frame, without waiting; `Ok(None)` if the queue is empty.
+    fn recv_now(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         // SAFETY: buf is a valid writable slice for the length given.
         let n = unsafe {
             libc::recv(
@@ -160,16 +255,41 @@ impl AfPacket {
                 libc::MSG_DONTWAIT,
             )
         };
-        match n {
-            n if n >= 0 => Ok(Some(n as usize)),
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::WouldBlock {
-                    Ok(None)
-                } else {
-                    Err(e)
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(e),
+        }
+    }
+}
+
+impl PacketTx for AfPacket {
+    fn send_batch(&mut self, batch: &FrameBatch) -> io::Result<usize> {
+        self.send_many(batch)
+    }
+}
+
+impl PacketRx for AfPacket {
+    fn recv(&mut self, timeout: Duration, handle: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let mut buf = [0u8; 2048];
+        let mut got = 0;
+        if !self.wait_readable(timeout)? {
+            return Ok(0);
+        }
+        // Drain what is queued after one wake-up, one recv(2) per frame (bounded, so a flood
+        // cannot starve the caller's stop checks).
+        while got < 4096 {
+            match self.recv_now(&mut buf)? {
+                Some(n) => {
+                    handle(&buf[..n.min(buf.len())]);
+                    got += 1;
                 }
+                None => break,
             }
         }
+        Ok(got)
     }
 }

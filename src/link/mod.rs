@@ -1,9 +1,31 @@
-//! Links: where raw probes leave and replies arrive. (The raw engine that drives them is not
-//! built yet; the AF_PACKET link and its filter are proven in the lab by tests/lab.rs.)
+//! Links: where raw probes leave and replies arrive. The raw engine is generic over the two
+//! halves, so the same sender and capture loops run on AF_PACKET, libpcap, the dry-run and
+//! benchmark sinks, and the in-memory `SimNet` of the tests.
 
 #[cfg(target_os = "linux")]
 pub mod afpacket;
 #[cfg(target_os = "linux")]
 pub mod arp;
+pub mod batch;
 pub mod bpf;
+pub mod null;
 pub mod setup;
+pub mod sim;
+
+use std::io;
+use std::time::Duration;
+
+pub use batch::FrameBatch;
+
+/// The sending half: whole frames out (link header included when the link has one).
+pub trait PacketTx {
+    /// Sends the frames of `batch` from the first; returns how many left. Fewer than all
+    /// (including 0) means the device queue is full: the caller keeps the rest and retries.
+    fn send_batch(&mut self, batch: &FrameBatch) -> io::Result<usize>;
+}
+
+/// The receiving half: frames the kernel filter passed.
+pub trait PacketRx {
+    /// Waits up to `timeout` for frames and hands each to `handle`; returns how many came.
+    fn recv(&mut self, timeout: Duration, handle: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
+}

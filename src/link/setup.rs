@@ -18,6 +18,8 @@ pub struct Iface {
     pub name: String,
     /// None on links without Ethernet headers (tun, WireGuard, PPP).
     pub mac: Option<[u8; 6]>,
+    /// Loopback frames carry an Ethernet header of zero addresses and need no ARP.
+    pub loopback: bool,
     pub ipv4: Vec<Ipv4Addr>,
 }
 
@@ -125,6 +127,15 @@ pub fn plan(
         })?,
     };
     let next_hop = route.gateway.unwrap_or(dst);
+    if iface.loopback {
+        return Ok(LinkPlan {
+            iface: iface.name.clone(),
+            src_ip,
+            src_mac: Some([0; 6]),
+            next_hop: dst,
+            next_hop_mac: Some([0; 6]),
+        });
+    }
     let next_hop_mac = o.router_mac.or_else(|| {
         neighbours
             .iter()
@@ -151,6 +162,7 @@ pub fn system(dst: Ipv4Addr, o: &Overrides) -> Result<LinkPlan, String> {
         .into_iter()
         .map(|i| Iface {
             mac: i.mac.map(|m| m.octets()).filter(|m| *m != [0; 6]),
+            loopback: i.is_loopback(),
             ipv4: i
                 .ips
                 .iter()
@@ -188,11 +200,13 @@ down0\t000013C6\t00000000\t0000\t0\t0\t0\t0000FFFF\t0\t0\t0
             Iface {
                 name: "eth0".into(),
                 mac: Some([2, 0, 0, 0, 0, 1]),
+                loopback: false,
                 ipv4: vec![Ipv4Addr::new(192, 168, 0, 5)],
             },
             Iface {
                 name: "wg0".into(),
                 mac: None,
+                loopback: false,
                 ipv4: vec![Ipv4Addr::new(198, 18, 255, 1)],
             },
         ]

@@ -4,6 +4,7 @@
 //! must quote a probe of ours (source, ports and sequence number inside the quoted header).
 
 use super::cookie::{CookieKey, SourcePorts};
+use super::echo::EchoFields;
 use etherparse::{
     Icmpv4Type, IpNumber, Ipv4HeaderSlice, NetSlice, SlicedPacket, TcpOptionElement, TransportSlice,
 };
@@ -36,6 +37,13 @@ pub enum Verdict {
         port: u16,
         code: u8,
         from: Ipv4Addr,
+    },
+    /// An ICMP echo reply to our echo request: the host is up.
+    Echo {
+        ip: Ipv4Addr,
+        ttl: u8,
+        /// The send time our request carried, echoed back.
+        sent_us: u32,
     },
     /// Addressed to our probe's port but not proving it answers it: dropped and counted.
     Forged,
@@ -117,9 +125,28 @@ impl Validator {
                 Icmpv4Type::DestinationUnreachable(u) => {
                     self.quoted(icmp.payload(), u.code_u8(), them)
                 }
+                Icmpv4Type::EchoReply(e) => self.echo(them, ttl, e.id, e.seq, icmp.payload()),
                 _ => Verdict::Unrelated,
             },
             _ => Verdict::Unrelated,
+        }
+    }
+
+    /// An echo reply proves itself with the identifier, sequence number and first payload
+    /// word our request carried (see `echo`).
+    fn echo(&self, them: Ipv4Addr, ttl: u8, id: u16, seq: u16, payload: &[u8]) -> Verdict {
+        let (Some(check), Some(sent)) = (payload.get(0..4), payload.get(4..8)) else {
+            return Verdict::Unrelated; // someone else's ping, or a truncated one
+        };
+        let want = EchoFields::from_cookie(self.key.cookie_v4(them, 0, self.us));
+        let check = u32::from_be_bytes([check[0], check[1], check[2], check[3]]);
+        if (id, seq, check) != (want.id, want.seq, want.check) {
+            return Verdict::Forged;
+        }
+        Verdict::Echo {
+            ip: them,
+            ttl,
+            sent_us: u32::from_be_bytes([sent[0], sent[1], sent[2], sent[3]]),
         }
     }
 

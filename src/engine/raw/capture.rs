@@ -1,0 +1,162 @@
+//! The capture side: every frame the kernel filter passed is classified by the probe (which
+//! checks the cookie), turned into the index it answers, claimed in the state table, and
+//! reported once. Forged, duplicate and unrelated frames are counted, never reported.
+
+use super::table::AnsweredSet;
+use crate::engine::EngineContext;
+use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
+use crate::packet::probe::Probe;
+use crate::packet::reply::Verdict;
+use crate::ports::services::service_name;
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// What the capture thread saw besides reportable answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Replies that passed the cookie check.
+    pub answers: u64,
+    /// Repeats of an answer already reported (SYN-ACK retransmissions, duplicated packets).
+    pub duplicates: u64,
+    /// Addressed to our probes' ports but failing the cookie: forged or stale.
+    pub forged: u64,
+    /// Not meant for this scan.
+    pub unrelated: u64,
+    pub malformed: u64,
+}
+
+pub struct Capture<'a, P: Probe> {
+    probe: &'a P,
+    ctx: &'a EngineContext,
+    answered: &'a AnsweredSet,
+    hosts_up: HashSet<IpAddr>,
+    pub counters: CaptureCounters,
+}
+
+impl<'a, P: Probe> Capture<'a, P> {
+    pub fn new(probe: &'a P, ctx: &'a EngineContext, answered: &'a AnsweredSet) -> Self {
+        Capture {
+            probe,
+            ctx,
+            answered,
+            hosts_up: HashSet::new(),
+            counters: CaptureCounters::default(),
+        }
+    }
+
+    /// `now` is on the sender's clock (since the scan's origin), for RTTs from echoed times.
+    pub fn handle(&mut self, frame: &[u8], now: Duration) {
+        let now_us = now.as_micros() as u32;
+        let rtt = |sent_us: u32| {
+            Some(Duration::from_micros(u64::from(
+                now_us.wrapping_sub(sent_us),
+            )))
+        };
+        let (ip, port, state, reason, rtt) = match self.probe.classify(frame) {
+            Verdict::Open {
+                ip, port, tsecr, ..
+            } => (
+                ip,
+                port,
+                PortState::Open,
+                Reason::SynAck,
+                tsecr.and_then(rtt),
+            ),
+            Verdict::Closed { ip, port, .. } => (ip, port, PortState::Closed, Reason::Reset, None),
+            Verdict::Unreachable { ip, port, code, .. } => (
+                ip,
+                port,
+                PortState::Filtered,
+                unreachable_reason(code),
+                None,
+            ),
+            Verdict::Echo { ip, sent_us, .. } => {
+                self.host_answered(ip, rtt(sent_us));
+                return;
+            }
+            Verdict::Forged => return self.counters.forged += 1,
+            Verdict::Unrelated => return self.counters.unrelated += 1,
+            Verdict::Malformed => return self.counters.malformed += 1,
+        };
+        if self.claim(ip, port).is_none() {
+            return;
+        }
+        let ip = IpAddr::V4(ip);
+        let hostname = self.ctx.names.get(&ip).cloned();
+        let rtt_ms = rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3);
+        let ts = unix_now();
+        self.ctx.stats.count_state(state);
+        // A host is up when it answered for itself, not when a router answered for it.
+        if state != PortState::Filtered && self.hosts_up.insert(ip) {
+            self.ctx.stats.hosts_up.fetch_add(1, Relaxed);
+            self.ctx.emit(Event::Host(HostResult {
+                ip,
+                state: "up".into(),
+                reason,
+                rtt_ms,
+                ts,
+                hostname: hostname.clone(),
+            }));
+        }
+        self.ctx.emit(Event::Port(PortResult {
+            ip,
+            port,
+            proto: Proto::Tcp,
+            state,
+            reason,
+            service: service_name(port, Proto::Tcp).to_string(),
+            rtt_ms,
+            ts,
+            hostname,
+        }));
+    }
+
+    /// The index an answer belongs to, claimed; None (and counted) if it is a repeat or names
+    /// a target outside the scan (which a valid cookie makes impossible unless the seed is
+    /// shared with another scan — such answers are never reported).
+    fn claim(&mut self, ip: Ipv4Addr, port: u16) -> Option<u64> {
+        let Some(j) = self.ctx.space.index_of(IpAddr::V4(ip), port) else {
+            self.counters.unrelated += 1;
+            return None;
+        };
+        self.counters.answers += 1;
+        if !self.answered.claim(j) {
+            self.counters.duplicates += 1;
+            return None;
+        }
+        Some(j)
+    }
+
+    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>) {
+        if self.claim(ip, 0).is_none() {
+            return;
+        }
+        let ip = IpAddr::V4(ip);
+        self.hosts_up.insert(ip);
+        self.ctx.stats.hosts_up.fetch_add(1, Relaxed);
+        self.ctx.emit(Event::Host(HostResult {
+            ip,
+            state: "up".into(),
+            reason: Reason::EchoReply,
+            rtt_ms: rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
+            ts: unix_now(),
+            hostname: self.ctx.names.get(&ip).cloned(),
+        }));
+    }
+}
+
+/// nmap's reason words for ICMP destination-unreachable codes (RFC 792, RFC 1812).
+fn unreachable_reason(code: u8) -> Reason {
+    match code {
+        0 => Reason::NetUnreach,
+        1 => Reason::HostUnreach,
+        2 => Reason::ProtoUnreach,
+        3 => Reason::PortUnreach,
+        9 => Reason::NetProhibited,
+        10 => Reason::HostProhibited,
+        13 => Reason::AdminProhibited,
+        _ => Reason::HostUnreach,
+    }
+}

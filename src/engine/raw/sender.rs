@@ -1,0 +1,260 @@
+//! The sender: walks the cursor, paces with the rate limiter, crafts into a batch and hands it
+//! to the link. It keeps no per-probe state beyond the probes still waiting for an answer
+//! (`Flight`s: 32 bytes each, so memory is rate × timeout, never the scan's size), which is
+//! what retries and an exact resume point need.
+//!
+//! `step` does one round and returns; the caller owns time and waiting. The engine's thread
+//! calls it in a loop on the real clock; the SimNet tests call it on a manual clock.
+
+use super::RawOptions;
+use super::table::AnsweredSet;
+use crate::cursor::{Cursor, CursorState};
+use crate::engine::EngineContext;
+use crate::event::{Event, PortResult, PortState, Proto, Reason, unix_now};
+use crate::link::{FrameBatch, PacketTx};
+use crate::packet::probe::{Probe, ProbeKind};
+use crate::ports::services::service_name;
+use crate::rate::{Pace, RateLimiter};
+use crate::stop::StopLevel;
+use std::collections::VecDeque;
+use std::io;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// A probe sent and not yet answered or given up on.
+#[derive(Debug, Clone, Copy)]
+struct Flight {
+    pos: u64,
+    j: u64,
+    due: Duration,
+    attempt: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Sent something: call again at once.
+    Busy,
+    /// Nothing to do before this time (since the scan's origin).
+    Idle(Duration),
+    /// Every target is answered or given up on (or a stop left nothing more to do).
+    Finished,
+}
+
+pub struct Sender<'a, P: Probe> {
+    probe: &'a P,
+    ctx: &'a EngineContext,
+    answered: &'a AnsweredSet,
+    opts: &'a RawOptions,
+    cursor: Cursor,
+    exhausted: bool,
+    limiter: RateLimiter,
+    /// Probes with attempts left, due `timeout` after sending (in send order, so in due order).
+    retrying: VecDeque<Flight>,
+    /// Last attempts, due `wait` after sending: the cooldown.
+    last: VecDeque<Flight>,
+    /// Silent after an attempt and owed another: (position, index, attempt number).
+    resend: VecDeque<(u64, u64, u32)>,
+    /// Positions a graceful stop left owing retries: they go to the resume point.
+    owed: Vec<u64>,
+    batch: FrameBatch,
+}
+
+impl<'a, P: Probe> Sender<'a, P> {
+    pub fn new(
+        probe: &'a P,
+        ctx: &'a EngineContext,
+        answered: &'a AnsweredSet,
+        opts: &'a RawOptions,
+        cursor: Cursor,
+        now: Duration,
+    ) -> Self {
+        Sender {
+            probe,
+            ctx,
+            answered,
+            opts,
+            cursor,
+            exhausted: false,
+            limiter: RateLimiter::new(opts.rate, RateLimiter::default_burst(opts.rate), now),
+            retrying: VecDeque::new(),
+            last: VecDeque::new(),
+            resend: VecDeque::new(),
+            owed: Vec::new(),
+            batch: FrameBatch::new(opts.batch),
+        }
+    }
+
+    /// Probes waiting for an answer right now (for figures and tests).
+    pub fn in_flight(&self) -> usize {
+        self.retrying.len() + self.last.len()
+    }
+
+    pub fn step(
+        &mut self,
+        now: Duration,
+        level: StopLevel,
+        tx: &mut impl PacketTx,
+    ) -> io::Result<Step> {
+        if level == StopLevel::Abort {
+            return Ok(Step::Finished);
+        }
+        self.expire(now, level);
+        let mut limited = None;
+        if level == StopLevel::Running && self.has_work() && !self.batch.is_full() {
+            match self.limiter.poll(now, self.batch.free() as u64) {
+                Pace::Wait(d) => limited = Some(now + d),
+                Pace::Send(n) => self.fill(now, n as usize),
+            }
+        }
+        let before = self.batch.len();
+        if before > 0 {
+            let sent = tx.send_batch(&self.batch)?;
+            self.batch.consume(sent);
+            if sent == 0 {
+                // The device queue is full: let it drain a little.
+                return Ok(Step::Idle(now + Duration::from_micros(50)));
+            }
+            return Ok(Step::Busy);
+        }
+        if let Some(at) = limited {
+            return Ok(Step::Idle(at));
+        }
+        let sending = level == StopLevel::Running && self.has_work();
+        if sending {
+            return Ok(Step::Busy);
+        }
+        let next_due = [self.retrying.front(), self.last.front()]
+            .into_iter()
+            .flatten()
+            .map(|f| f.due)
+            .min();
+        Ok(match next_due {
+            Some(due) => Step::Idle(due.max(now)),
+            None => Step::Finished,
+        })
+    }
+
+    /// The resume point: where the walk stands, plus every position not finished — owed a
+    /// retry by a graceful stop, or (after an abort) still waiting for its answer.
+    pub fn finish(mut self, level: StopLevel) -> CursorState {
+        let mut unfinished = std::mem::take(&mut self.owed);
+        unfinished.extend(self.resend.iter().map(|&(pos, ..)| pos));
+        if level == StopLevel::Abort {
+            for f in self.retrying.iter().chain(self.last.iter()) {
+                if !self.answered.contains(f.j) {
+                    unfinished.push(f.pos);
+                }
+            }
+        }
+        self.cursor.state(unfinished)
+    }
+
+    fn has_work(&self) -> bool {
+        !self.resend.is_empty() || !self.exhausted
+    }
+
+    /// Crafts up to `n` probes into the batch: retries first, then new targets.
+    fn fill(&mut self, now: Duration, n: usize) {
+        let sent_us = now.as_micros() as u32; // wraps every 71 minutes; RTTs are differences
+        for _ in 0..n {
+            let (pos, j, attempt) = match self.resend.pop_front() {
+                Some(r) => r,
+                None => match self.cursor.next_target() {
+                    Some((pos, j)) => (pos, j, 0),
+                    None => {
+                        self.exhausted = true;
+                        return;
+                    }
+                },
+            };
+            let target = self.ctx.space.target(j);
+            let IpAddr::V4(dst) = target.ip() else {
+                // The engine refuses IPv6 targets before it starts; should one slip through,
+                // it is given up on rather than sent wrongly.
+                self.ctx.stats.done.fetch_add(1, Relaxed);
+                continue;
+            };
+            let crafted = self
+                .batch
+                .push_with(|out| self.probe.craft(out, dst, target.port(), sent_us));
+            if !crafted {
+                self.resend.push_front((pos, j, attempt));
+                return;
+            }
+            self.ctx.stats.sent.fetch_add(1, Relaxed);
+            let final_attempt = attempt >= self.opts.retries;
+            let (queue, wait) = if final_attempt {
+                (&mut self.last, self.opts.wait)
+            } else {
+                (&mut self.retrying, self.opts.timeout)
+            };
+            queue.push_back(Flight {
+                pos,
+                j,
+                due: now + wait,
+                attempt,
+            });
+        }
+    }
+
+    /// Retires answered probes and those whose wait is over: silent ones with attempts left
+    /// are resent (or, after a graceful stop, owed); silent last attempts are given up on.
+    fn expire(&mut self, now: Duration, level: StopLevel) {
+        while let Some(f) = self.retrying.front().copied() {
+            if !self.answered.contains(f.j) && f.due > now {
+                break;
+            }
+            self.retrying.pop_front();
+            if self.answered.contains(f.j) {
+                self.ctx.stats.done.fetch_add(1, Relaxed);
+            } else if level == StopLevel::Running {
+                self.resend.push_back((f.pos, f.j, f.attempt + 1));
+            } else {
+                self.owed.push(f.pos);
+            }
+        }
+        if level != StopLevel::Running {
+            self.owed.extend(self.resend.drain(..).map(|(pos, ..)| pos));
+        }
+        while let Some(f) = self.last.front().copied() {
+            if !self.answered.contains(f.j) && f.due > now {
+                break;
+            }
+            self.last.pop_front();
+            self.ctx.stats.done.fetch_add(1, Relaxed);
+            if !self.answered.contains(f.j) {
+                self.give_up(f.j);
+            }
+        }
+    }
+
+    /// A target silent after its last attempt: filtered (no response). Reported only when
+    /// asked; then it is claimed in the table, so an answer arriving even later is a
+    /// duplicate rather than a second, contradicting report.
+    fn give_up(&self, j: u64) {
+        if self.probe.kind() != ProbeKind::TcpSyn {
+            return; // a silent host in a sweep is simply not up
+        }
+        if !self.opts.report_silent {
+            self.ctx.stats.filtered.fetch_add(1, Relaxed);
+            return;
+        }
+        if !self.answered.claim(j) {
+            return; // answered between the check and now: the capture thread reported it
+        }
+        self.ctx.stats.filtered.fetch_add(1, Relaxed);
+        let target = self.ctx.space.target(j);
+        self.ctx.emit(Event::Port(PortResult {
+            ip: target.ip(),
+            port: target.port(),
+            proto: Proto::Tcp,
+            state: PortState::Filtered,
+            reason: Reason::NoResponse,
+            service: service_name(target.port(), Proto::Tcp).to_string(),
+            rtt_ms: None,
+            ts: unix_now(),
+            hostname: self.ctx.names.get(&target.ip()).cloned(),
+        }));
+    }
+}
