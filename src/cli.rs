@@ -2,8 +2,10 @@
 //! rewritten to long ones before clap sees them, so users keep their habits.
 
 use crate::cursor::Shard;
+use crate::packet::cookie::SourcePorts;
 use crate::privilege::ScanType;
 use clap::{Parser, ValueEnum};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +17,9 @@ pub enum ScanTypeArg {
     /// TCP connect (no privileges needed)
     #[value(alias = "T")]
     Connect,
+    /// Host discovery only: ICMP echo (-sn; raw packets)
+    #[value(alias = "n")]
+    Ping,
 }
 
 impl From<ScanTypeArg> for ScanType {
@@ -22,6 +27,7 @@ impl From<ScanTypeArg> for ScanType {
         match a {
             ScanTypeArg::Syn => ScanType::Syn,
             ScanTypeArg::Connect => ScanType::Connect,
+            ScanTypeArg::Ping => ScanType::Ping,
         }
     }
 }
@@ -51,13 +57,13 @@ pub struct Cli {
     /// The N ports most often found open
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
-    /// syn (-sS, default with privileges) or connect (-sT)
+    /// syn (-sS, default with privileges), connect (-sT) or ping (-sn: ICMP echo host sweep)
     #[arg(long = "scan-type", value_enum, value_name = "TYPE")]
     pub scan_type: Option<ScanTypeArg>,
     /// Fail instead of falling back to a connect scan without raw-socket privileges
     #[arg(long)]
     pub privileged_only: bool,
-    /// Probes per second [default: unlimited for connect scans]
+    /// Probes per second, retries included [default: 20000 for raw scans, unlimited for connect]
     #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,
     /// Connect scan: attempts in flight at once [default: from the open-file limit]
@@ -72,6 +78,31 @@ pub struct Cli {
     /// Extra probes for targets that stayed silent (answers are never re-probed)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
+    /// Raw scans: how long to wait after a target's last probe for its answer [default: --timeout]
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// Raw scans: our source ports (a cookie picks one per target)
+    #[arg(long, value_name = "PORT|LO-HI", default_value = "61000-61999", value_parser = parse_source_ports)]
+    pub source_port: SourcePorts,
+    /// Raw scans: send from this interface [default: from the routing table]
+    #[arg(short = 'e', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Raw scans: send from this IPv4 address [default: the interface's]
+    #[arg(long, value_name = "ADDR")]
+    pub source_ip: Option<Ipv4Addr>,
+    /// Raw scans: the next hop's MAC address, aa:bb:cc:dd:ee:ff [default: neighbour table, then ARP]
+    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
+    pub router_mac: Option<[u8; 6]>,
+    /// Raw scans: IP time-to-live of our probes
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: u8,
+    /// Raw scans: print each probe (summary and bytes) instead of sending it
+    #[arg(long, conflicts_with = "offline")]
+    pub dry_run: bool,
+    /// Craft the probes at full speed into no device and print the rate: the generator's
+    /// benchmark (`synsweep bench` is the same)
+    #[arg(long)]
+    pub offline: bool,
     /// Seed of the scan order (shards of one scan must share it) [default: random]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -116,10 +147,13 @@ impl Cli {
     }
 }
 
-/// Rewrites nmap-style options to the long forms clap knows.
+/// Rewrites nmap-style options to the long forms clap knows, and `synsweep bench …` to
+/// `synsweep --offline …`.
 pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
     args.into_iter()
-        .map(|a| match a.as_str() {
+        .enumerate()
+        .map(|(i, a)| match a.as_str() {
+            "bench" if i == 1 => "--offline".into(),
             "-iL" => "--input-list".into(),
             "-oJ" => "--output-json".into(),
             "-oD" => "--output-ndjson".into(),
@@ -150,6 +184,45 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("'{s}' is outside 1ms-1h"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn parse_source_ports(s: &str) -> Result<SourcePorts, String> {
+    let bad = || format!("'{s}' is not a port or a range LO-HI of ports 1-65535");
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(bad)
+    };
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(s)?, port(s)?),
+    };
+    if lo > hi {
+        return Err(bad());
+    }
+    Ok(SourcePorts {
+        base: lo,
+        // At most 65535 ports fit in the u16 count: 1-65535 is all of them.
+        count: (u32::from(hi) - u32::from(lo) + 1).min(u32::from(u16::MAX)) as u16,
+    })
+}
+
+pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+    let bad = || format!("'{s}' is not a MAC address like 02:00:5e:00:53:01");
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(parts) {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    Ok(mac)
 }
 
 pub fn parse_shard(s: &str) -> Result<Shard, String> {
@@ -224,5 +297,42 @@ mod tests {
         for bad in ["0/4", "5/4", "1", "a/b", "1/0"] {
             assert!(parse_shard(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn source_ports_macs_and_bench() {
+        assert_eq!(
+            parse_source_ports("61000-61999"),
+            Ok(SourcePorts {
+                base: 61000,
+                count: 1000
+            })
+        );
+        assert_eq!(
+            parse_source_ports("5000"),
+            Ok(SourcePorts {
+                base: 5000,
+                count: 1
+            })
+        );
+        assert_eq!(parse_source_ports("1-65535").unwrap().count, 65535);
+        for bad in ["0", "9-3", "x", "1-70000", ""] {
+            assert!(parse_source_ports(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_mac("02:00:5e:00:53:0A"),
+            Ok([2, 0, 0x5e, 0, 0x53, 10])
+        );
+        for bad in ["02:00:5e:00:53", "02:00:5e:00:53:0g", "020:0:5e:00:53:01"] {
+            assert!(parse_mac(bad).is_err(), "{bad}");
+        }
+        let c = parse(&["bench", "198.18.0.0/24"]).unwrap();
+        assert!(c.offline);
+        assert_eq!(
+            parse(&["-sn", "x"]).unwrap().scan_type,
+            Some(ScanTypeArg::Ping)
+        );
+        // Only the first word is the subcommand: a target named bench stays a target.
+        assert!(!parse(&["-sT", "bench"]).unwrap().offline);
     }
 }

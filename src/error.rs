@@ -25,6 +25,8 @@ pub enum Error {
     TooLarge(String),
     #[error("{0}")]
     Refused(String),
+    #[error("cannot send raw packets: {0}")]
+    Link(String),
     #[error("{0}: {1}")]
     Os(&'static str, std::io::Error),
 }

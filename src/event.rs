@@ -130,6 +130,10 @@ pub struct Stats {
     pub hosts_up: AtomicU64,
     /// Local resource errors (EMFILE, EADDRNOTAVAIL, ENOBUFS ...) that were retried.
     pub errors: AtomicU64,
+    /// Raw scans: replies that failed the cookie check (forged or stale), dropped.
+    pub forged: AtomicU64,
+    /// Raw scans: repeated answers (SYN-ACK retransmissions, duplicates), dropped.
+    pub duplicates: AtomicU64,
 }
 
 impl Stats {

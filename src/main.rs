@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 
 fn is_usage_error(e: &synsweep::Error) -> bool {
     use synsweep::Error::*;
-    !matches!(e, WriteFile(..) | Os(..))
+    !matches!(e, WriteFile(..) | Os(..) | Link(..))
 }
 
 fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -52,6 +52,7 @@ fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         None => scan::plan(cli, argv, privilege)?,
     };
     let quiet = plan.cli.quiet;
+    let offline = plan.cli.offline;
     if !quiet {
         for n in &plan.notices {
             eprintln!("synsweep: {n}");
@@ -59,7 +60,15 @@ fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     }
     let fin = scan::run(plan, StopSignal::default()).context("scan failed")?;
     let f = &fin.figures;
-    if !quiet {
+    if offline {
+        // The benchmark's one line goes out even with -q: it is the result.
+        eprintln!(
+            "synsweep: offline: {} probes crafted in {:.3}s: {:.2} M probes/s on one sender thread (nothing sent)",
+            f.sent,
+            f.elapsed_s,
+            f.sent as f64 / f.elapsed_s.max(1e-9) / 1e6
+        );
+    } else if !quiet {
         eprintln!(
             "synsweep: {} in {:.2}s: {} probes; {} open, {} closed, {} filtered; {} hosts up; {} local errors retried",
             if fin.complete { "done" } else { "stopped" },
@@ -72,12 +81,23 @@ fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
             f.errors
         );
     }
+    if let Some(why) = &fin.failure {
+        eprintln!("synsweep: error: {why}");
+    }
     if let Some(p) = fin.resume_saved {
         eprintln!(
             "synsweep: resume point saved to {0}; continue with: synsweep --resume {0}",
             p.display()
         );
-        return Ok(ExitCode::from(EXIT_STOPPED));
+        let code = if fin.failure.is_some() {
+            EXIT_FAILED
+        } else {
+            EXIT_STOPPED
+        };
+        return Ok(ExitCode::from(code));
+    }
+    if fin.failure.is_some() {
+        return Ok(ExitCode::from(EXIT_FAILED));
     }
     Ok(ExitCode::SUCCESS)
 }

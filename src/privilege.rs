@@ -34,6 +34,8 @@ pub enum ScanType {
     Syn,
     /// `-sT`: TCP connect through the kernel's sockets.
     Connect,
+    /// `-sn`: host discovery by ICMP echo through the raw engine.
+    Ping,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,16 @@ pub fn choose_engine(
     };
     match requested {
         Some(ScanType::Connect) => connect(None),
+        Some(ScanType::Ping) if raw_built && privilege.raw_packets => Ok(EngineChoice {
+            engine: Engine::Raw,
+            notice: None,
+        }),
+        // Pinging without privileges (datagram ICMP sockets, TCP "pings") is not built yet:
+        // refuse rather than run a port scan nobody asked for.
+        Some(ScanType::Ping) => Err(
+            "-sn needs raw-socket privilege (CAP_NET_RAW); run as root or give the binary cap_net_raw"
+                .into(),
+        ),
         // Nothing asked and nothing to offer: the connect scan is simply the scan.
         None if !raw_built && !privileged_only => connect(None),
         Some(ScanType::Syn) | None => {
@@ -104,6 +116,7 @@ mod tests {
         );
         let syn = Some(ScanType::Syn);
         let tcp = Some(ScanType::Connect);
+        let ping = Some(ScanType::Ping);
         // (requested, privilege, raw built, privileged-only) -> engine, or None for refusal
         let table = [
             (tcp, root, true, false, Some(Connect), false),
@@ -121,6 +134,10 @@ mod tests {
             (None, root, false, false, Some(Connect), false),
             (None, user, false, false, Some(Connect), false),
             (None, root, false, true, None, false),
+            (ping, root, true, false, Some(Raw), false),
+            (ping, root, true, true, Some(Raw), false),
+            (ping, user, true, false, None, false),
+            (ping, root, false, false, None, false),
         ];
         for (req, privilege, built, only, want, notice) in table {
             let got = choose_engine(req, privilege, built, only);
@@ -130,6 +147,7 @@ mod tests {
                     assert_eq!(c.engine, e, "{req:?} {privilege:?} {built} {only}");
                     assert_eq!(c.notice.is_some(), notice, "{req:?} {privilege:?}");
                 }
+                None if req == ping => assert!(got.unwrap_err().contains("-sn needs")),
                 None => assert!(got.unwrap_err().contains("--privileged-only")),
             }
         }

@@ -77,9 +77,17 @@ fn bad_inputs_get_one_line_naming_the_value() {
             "wrong-format.resume",
             2,
         ),
-        (&["--privileged-only", "-sS", t], "--privileged-only", 2),
+        (&["-sn", "-p", "80", t], "-sn", 2),
+        (&["--dry-run", "-sT", t], "--dry-run", 2),
+        (&["--source-port", "9-3", t], "9-3", 2),
+        (&["--router-mac", "02:00", t], "02:00", 2),
+        (&["--ttl", "0", t], "0", 2),
+        (&["--wait", "soon", t], "soon", 2),
+        (&["-sS", "2001:db8::1", "-p", "80"], "IPv4 only", 2),
+        // -sT: a bad output must fail before any packet, and as root the default scan would
+        // otherwise plan a raw link on this machine's own network.
         (
-            &["-oJ", "/nonexistent/dir/out.json", "-p", "80", t],
+            &["-sT", "-oJ", "/nonexistent/dir/out.json", "-p", "80", t],
             "/nonexistent/dir/out.json",
             1,
         ),

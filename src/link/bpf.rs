@@ -67,6 +67,11 @@ pub fn reply_filter(
     prog
 }
 
+/// Nothing at all: for a socket that only sends.
+pub fn drop_all() -> Vec<SockFilter> {
+    vec![op(RET_K, 0, 0, 0)]
+}
+
 /// Ethernet frames of one EtherType (ARP replies for neighbour resolution).
 pub fn ethertype_filter(ethertype: u16) -> Vec<SockFilter> {
     vec![

@@ -2,6 +2,8 @@
 //! in its scanner namespace, and compute the exact ground truth from scripts/lab.env.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod scenarios;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -184,7 +186,7 @@ impl GroundTruth {
             .collect()
     }
 
-    fn silent(&self, ip: IpAddr) -> bool {
+    pub fn is_silent(&self, ip: IpAddr) -> bool {
         let (a, b) = self.env["LAB_SILENT_HOSTS"].split_once('-').expect("range");
         let (a, b): (Ipv4Addr, Ipv4Addr) = (a.parse().unwrap(), b.parse().unwrap());
         matches!(ip, IpAddr::V4(v) if a <= v && v <= b)
@@ -192,7 +194,7 @@ impl GroundTruth {
 
     pub fn state(&self, t: SocketAddr) -> Truth {
         let p = t.port();
-        if self.silent(t.ip())
+        if self.is_silent(t.ip())
             || self.ports("LAB_DROP_PORTS").contains(&p)
             || self.ports("LAB_PROHIBIT_PORTS").contains(&p)
         {

@@ -10,6 +10,7 @@
 //! SimNet tests drive the same functions on a manual clock.
 
 pub mod capture;
+pub mod launch;
 pub mod sender;
 pub mod table;
 #[cfg(test)]
@@ -42,6 +43,9 @@ pub struct RawOptions {
     pub batch: usize,
     /// Report silent ports as filtered (`--show-closed`).
     pub report_silent: bool,
+    /// Whether anything can answer: false for the dry run and the offline benchmark, where
+    /// silence means nothing and is not counted as filtered.
+    pub listening: bool,
 }
 
 /// How a raw scan ended: where it stood, what the capture thread saw, and the error that

@@ -233,7 +233,7 @@ impl<'a, P: Probe> Sender<'a, P> {
     /// asked; then it is claimed in the table, so an answer arriving even later is a
     /// duplicate rather than a second, contradicting report.
     fn give_up(&self, j: u64) {
-        if self.probe.kind() != ProbeKind::TcpSyn {
+        if self.probe.kind() != ProbeKind::TcpSyn || !self.opts.listening {
             return; // a silent host in a sweep is simply not up
         }
         if !self.opts.report_silent {

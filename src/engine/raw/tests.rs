@@ -67,6 +67,7 @@ fn options(retries: u32) -> RawOptions {
         wait: Duration::from_millis(500),
         batch: 16,
         report_silent: true,
+        listening: true,
     }
 }
 

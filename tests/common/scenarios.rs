@@ -1,0 +1,260 @@
+//! Lab scenarios shared by the connect-scan (`lab.rs`) and raw-scan (`lab_raw.rs`) tests: the
+//! same exact ground truth, whichever engine runs.
+
+use super::*;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+pub fn parse_port_ranges(s: &str) -> Vec<u16> {
+    s.split(',')
+        .flat_map(|item| match item.split_once('-') {
+            Some((a, b)) => a.parse::<u16>().unwrap()..=b.parse::<u16>().unwrap(),
+            None => {
+                let p = item.parse::<u16>().unwrap();
+                p..=p
+            }
+        })
+        .collect()
+}
+
+pub fn check_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "synsweep failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A /24 × the top 100 ports, every state exact, and the JSON document agrees.
+pub fn slash24_top100_is_exact(lab: &Lab, scan_type: &str) {
+    let js = tmp(&format!("top100{scan_type}.json"));
+    let got = lab.scan_ports(&[
+        scan_type,
+        "198.18.0.0/24",
+        "-p",
+        "top100",
+        "--show-closed",
+        "--timeout",
+        "500ms",
+        "-oJ",
+        js.to_str().unwrap(),
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&read(&js)).expect("-oJ is JSON");
+    let ports = parse_port_ranges(doc["scan"]["ports"].as_str().unwrap());
+    assert_eq!(ports.len(), 100);
+    let want = GroundTruth::load().expect(hosts_24(), &ports);
+    assert_eq!(got.len(), want.len());
+    let wrong: Vec<_> = want
+        .iter()
+        .filter(|(t, s)| got.get(t) != Some(s))
+        .take(10)
+        .collect();
+    assert!(wrong.is_empty(), "differs from ground truth at {wrong:?}");
+    // 246 answering hosts are up; the 10 silent ones are not.
+    assert_eq!(doc["stats"]["hosts_up"], 246);
+    assert_eq!(doc["complete"], true);
+}
+
+/// One host, all 65,535 ports, exact.
+pub fn one_host_all_ports_is_exact(lab: &Lab, scan_type: &str) {
+    let got = lab.scan_ports(&[scan_type, "198.18.0.7", "-p-", "--show-closed"]);
+    let ip: IpAddr = "198.18.0.7".parse().unwrap();
+    let ports: Vec<u16> = (1..=65535).collect();
+    let want = GroundTruth::load().expect(std::iter::once(ip), &ports);
+    let open = |m: &BTreeMap<SocketAddr, Truth>| {
+        m.iter()
+            .filter(|(_, s)| **s == Truth::Open)
+            .map(|(t, _)| t.port())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(open(&got), open(&want), "open ports");
+    assert_eq!(got, want);
+}
+
+/// Interrupts a scan with `signals` SIGINTs, checks the outputs are whole documents and the
+/// resume file exists, resumes, and checks both runs together equal the ground truth.
+pub fn interrupt_then_resume(lab: &Lab, signals: usize, tag: &str, scan_type: &str) {
+    let f = |n: &str| tmp(&format!("{tag}-{n}"));
+    let (nd1, js1, xml1, gn1, resume) = (
+        f("1.ndjson"),
+        f("1.json"),
+        f("1.xml"),
+        f("1.gnmap"),
+        f("scan.resume"),
+    );
+    let ports = "1-600";
+    let mut child = lab.spawn(&[
+        scan_type,
+        "198.18.0.0/24",
+        "-p",
+        ports,
+        "--rate",
+        "15000",
+        "-q",
+        "-oD",
+        nd1.to_str().unwrap(),
+        "-oJ",
+        js1.to_str().unwrap(),
+        "-oX",
+        xml1.to_str().unwrap(),
+        "-oG",
+        gn1.to_str().unwrap(),
+        "--resume-file",
+        resume.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..signals {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "synsweep did not stop within 20 s of Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130), "an interrupted scan exits 130");
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&read(&js1)).expect("interrupted -oJ is valid JSON");
+    assert_eq!(doc["complete"], false);
+    let xml = read(&xml1);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut depth = 0i32;
+    let mut saw_runstats = false;
+    loop {
+        match reader
+            .read_event()
+            .expect("interrupted -oX is well-formed XML")
+        {
+            quick_xml::events::Event::Start(_) => depth += 1,
+            quick_xml::events::Event::End(_) => depth -= 1,
+            quick_xml::events::Event::Empty(e) if e.name().as_ref() == "finished" => {
+                saw_runstats = true
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "every XML element is closed");
+    assert!(saw_runstats);
+    assert!(
+        read(&gn1)
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("# synsweep interrupted")
+    );
+    assert!(resume.exists(), "a resume file is saved");
+
+    let (nd2, js2) = (f("2.ndjson"), f("2.json"));
+    let out = lab.scan(&[
+        "--resume",
+        resume.to_str().unwrap(),
+        "-q",
+        "-oD",
+        nd2.to_str().unwrap(),
+        "-oJ",
+        js2.to_str().unwrap(),
+    ]);
+    check_ok(&out);
+
+    let ports = parse_port_ranges(ports);
+    let want: BTreeMap<SocketAddr, Truth> = GroundTruth::load()
+        .expect(hosts_24(), &ports)
+        .into_iter()
+        .filter(|(_, s)| *s == Truth::Open)
+        .collect();
+    let mut first = BTreeMap::new();
+    ndjson_ports(&read(&nd1), &mut first);
+    assert!(
+        !first.is_empty() && first.len() < want.len(),
+        "the stop landed mid-scan ({} of {})",
+        first.len(),
+        want.len()
+    );
+    let mut both = first.clone();
+    ndjson_ports(&read(&nd2), &mut both); // panics on anything reported twice
+    assert_eq!(
+        both, want,
+        "the two runs together are exactly one whole scan"
+    );
+    // The resumed run's document is whole: it carries the first run's results.
+    let doc: serde_json::Value = serde_json::from_str(&read(&js2)).unwrap();
+    let in_doc = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "port")
+        .count();
+    assert_eq!(in_doc, want.len());
+    assert_eq!(doc["complete"], true);
+}
+
+/// Three shards with one seed: together exactly the whole scan, none overlapping.
+pub fn shards_split_the_scan_exactly(lab: &Lab, scan_type: &str) {
+    let ports: Vec<u16> = vec![22, 25, 80, 443, 3306, 3389, 8443, 9999];
+    let mut got = BTreeMap::new();
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let part = lab.scan_ports(&[
+            scan_type,
+            "198.18.0.0/24",
+            "-p",
+            "22,25,80,443,3306,3389,8443,9999",
+            "--seed",
+            "77",
+            "--shard",
+            &shard,
+            "--show-closed",
+            "--timeout",
+            "500ms",
+        ]);
+        assert!(
+            part.len() > 600,
+            "shard {i} did about a third ({})",
+            part.len()
+        );
+        for (t, s) in part {
+            assert!(got.insert(t, s).is_none(), "{t} scanned by two shards");
+        }
+    }
+    assert_eq!(got, GroundTruth::load().expect(hosts_24(), &ports));
+}
+
+/// Excluded addresses get no packet at all (the target's nft counter stays at 0).
+pub fn excluded_targets_are_never_probed(lab: &Lab, scan_type: &str) {
+    let ex = tmp(&format!("exclude{scan_type}.txt"));
+    std::fs::write(&ex, "# the watched block\n198.18.1.0/25\n").unwrap();
+    let got = lab.scan_ports(&[
+        scan_type,
+        "198.18.0.0/23",
+        "-p",
+        "22,80",
+        "--exclude",
+        "198.18.1.128/25",
+        "--excludefile",
+        ex.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        lab.watched_packets(),
+        0,
+        "a probe reached an excluded address"
+    );
+    assert_eq!(
+        got.len(),
+        2 * (256 - 10),
+        "the /24 that was not excluded was scanned"
+    );
+    // The counter does count: scanning the watched block shows up in it.
+    lab.scan_ports(&[scan_type, "198.18.1.0/28", "-p", "80"]);
+    assert!(lab.watched_packets() >= 16);
+}

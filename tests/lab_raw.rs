@@ -1,0 +1,109 @@
+//! Lab tests of the raw engine (-sS, -sn, --dry-run): the real binary with CAP_NET_RAW in the
+//! scanner namespace, crafting its own frames through AF_PACKET, resolving the gateway by ARP,
+//! and reading the target kernel's answers — against the exact ground truth of scripts/lab.env.
+
+mod common;
+
+use common::scenarios::*;
+use common::*;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+#[test]
+fn syn_slash24_top100_is_exact() {
+    if let Some(lab) = lab("syn_slash24_top100_is_exact") {
+        slash24_top100_is_exact(&lab, "-sS");
+    }
+}
+
+#[test]
+fn syn_one_host_all_ports_is_exact() {
+    if let Some(lab) = lab("syn_one_host_all_ports_is_exact") {
+        one_host_all_ports_is_exact(&lab, "-sS");
+    }
+}
+
+#[test]
+fn syn_ctrl_c_then_resume_is_exact() {
+    if let Some(lab) = lab("syn_ctrl_c_then_resume_is_exact") {
+        interrupt_then_resume(&lab, 1, "syn-graceful", "-sS");
+    }
+}
+
+#[test]
+fn syn_second_ctrl_c_aborts_and_still_resumes_exactly() {
+    if let Some(lab) = lab("syn_second_ctrl_c_aborts_and_still_resumes_exactly") {
+        interrupt_then_resume(&lab, 2, "syn-abort", "-sS");
+    }
+}
+
+#[test]
+fn syn_shards_split_the_scan_exactly() {
+    if let Some(lab) = lab("syn_shards_split_the_scan_exactly") {
+        shards_split_the_scan_exactly(&lab, "-sS");
+    }
+}
+
+#[test]
+fn syn_scans_never_probe_excluded_targets() {
+    if let Some(lab) = lab("syn_scans_never_probe_excluded_targets") {
+        excluded_targets_are_never_probed(&lab, "-sS");
+    }
+}
+
+/// Hosts reported up in an NDJSON file, each once.
+fn hosts_up(ndjson: &str) -> BTreeSet<IpAddr> {
+    let mut up = BTreeSet::new();
+    for line in ndjson.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("NDJSON line");
+        if v["type"] == "host" {
+            let ip: IpAddr = v["ip"].as_str().unwrap().parse().unwrap();
+            assert!(up.insert(ip), "{ip} reported up twice");
+        }
+    }
+    up
+}
+
+#[test]
+fn ping_sweep_finds_exactly_the_hosts_that_answer() {
+    let Some(lab) = lab("ping_sweep_finds_exactly_the_hosts_that_answer") else {
+        return;
+    };
+    let nd = tmp("sweep.ndjson");
+    let out = lab.scan(&[
+        "-sn",
+        "198.18.0.0/24",
+        "--timeout",
+        "300ms",
+        "-q",
+        "-oD",
+        nd.to_str().unwrap(),
+    ]);
+    check_ok(&out);
+    let truth = GroundTruth::load();
+    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
+    assert_eq!(want.len(), 246);
+    let text = read(&nd);
+    assert_eq!(hosts_up(&text), want);
+    assert!(
+        !text.contains("\"type\":\"port\""),
+        "a sweep reports hosts, not ports"
+    );
+}
+
+#[test]
+fn a_dry_run_prints_every_probe_and_sends_none() {
+    let Some(lab) = lab("a_dry_run_prints_every_probe_and_sends_none") else {
+        return;
+    };
+    let out = lab.scan(&["--dry-run", "198.18.1.0/28", "-p", "22,80", "-q"]);
+    check_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let probes: BTreeSet<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).expect("syn SRC > DST:PORT …"))
+        .collect();
+    assert_eq!(probes.len(), 32, "one line per target:\n{stdout}");
+    assert!(probes.contains("198.18.1.15:80"));
+    assert_eq!(lab.watched_packets(), 0, "a dry run sent a packet");
+}
