@@ -10,6 +10,8 @@
 #   scripts/lab.sh up NAME [SECONDS] build the lab (listeners live SECONDS, default 900)
 #   scripts/lab.sh down NAME         tear it down
 #   scripts/lab.sh run NAME CMD...   run CMD in the scanner namespace
+#   scripts/lab.sh probes NAME       SYNs and echo requests the target received (and reset)
+#   scripts/lab.sh loss NAME PCT     drop PCT% of the target's replies at random (0 = none)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.env
@@ -64,8 +66,11 @@ up() {
   ip netns exec "$t" nft -f - <<NFT
 table inet lab {
   counter watched {}
+  counter probes {}
   chain input {
     type filter hook input priority 0; policy accept;
+    tcp flags & (syn | ack) == syn counter name probes
+    icmp type echo-request counter name probes
     ip daddr $LAB_WATCHED counter name watched
     ip daddr $silent_first-$silent_last drop
     tcp dport { $(echo "$LAB_DROP_PORTS" | tr ' ' ,) } drop
@@ -109,10 +114,33 @@ down() {
   rm -rf "/etc/netns/$s"
 }
 
+# probes NAME: print the probe counter, then zero it.
+probes() {
+  ip netns exec "$1-t" nft reset counter inet lab probes | awk '/packets/ {print $2}'
+}
+
+# loss NAME PCT: the kernel here has no netem, so replies are dropped by nftables' random
+# number generator on their way out of the target.
+loss() {
+  local t="$1-t" pct=$2
+  ip netns exec "$t" nft delete table inet lab_loss 2>/dev/null || true
+  [ "$pct" = 0 ] && return 0
+  ip netns exec "$t" nft -f - <<NFT
+table inet lab_loss {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr $LAB_SCANNER_ADDR numgen random mod 100 < $pct drop
+  }
+}
+NFT
+}
+
 case "${1:-}" in
   deps) deps ;;
   up) up "${2:?NAME}" "${3:-900}" ;;
   down) down "${2:?NAME}" ;;
+  probes) probes "${2:?NAME}" ;;
+  loss) loss "${2:?NAME}" "${3:?PCT}" ;;
   run) name=${2:?NAME}; shift 2; exec ip netns exec "$name-s" "$@" ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n "2,16p" "$0" >&2; exit 2 ;;
 esac

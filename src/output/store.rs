@@ -36,6 +36,15 @@ impl ResultStore {
         }
     }
 
+    /// Would `add` record `e`? (Lets the caller skip work for repeats without a clone.)
+    pub fn is_new(&self, e: &Event) -> bool {
+        match (self.hosts.get(&e.ip()), e) {
+            (None, _) => true,
+            (Some(h), Event::Host(_)) => h.up.is_none(),
+            (Some(h), Event::Port(p)) => !h.ports.contains_key(&(p.proto, p.port)),
+        }
+    }
+
     /// Every held event, hosts in address order, each host's record before its ports.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         self.hosts.values().flat_map(|h| {

@@ -181,20 +181,20 @@ fn live<P: Probe>(
 ) -> Result<RawOutcome> {
     use crate::link::afpacket::AfPacket;
     use crate::link::bpf;
+    use crate::link::ring::RingRequest;
     let ip_at = if plan.src_mac.is_some() { 14 } else { 0 };
     let ports = opts.source_ports;
     let hi = ports.base.saturating_add(ports.count.saturating_sub(1));
-    let open = |filter: &[bpf::SockFilter], what: &str| {
-        AfPacket::open(&plan.iface, filter, 0x0800)
-            .map_err(|e| Error::Link(format!("{what} socket on {}: {e}", plan.iface)))
+    let failed = |what: &'static str| {
+        move |e: std::io::Error| Error::Link(format!("{what} socket on {}: {e}", plan.iface))
     };
-    let rx = open(
-        &bpf::reply_filter(ip_at, plan.src_ip, ports.base, hi),
-        "capture",
-    )?;
-    // Bursts of replies outrun a default-sized buffer; 32 MiB holds ~400k of them.
-    rx.grow_receive_buffer(32 << 20);
-    let tx = open(&bpf::drop_all(), "send")?;
+    let filter = bpf::reply_filter(ip_at, plan.src_ip, ports.base, hi);
+    // 8 blocks of 1 MiB: room for ~60k replies (0.3 s at 200k/s) while the capture thread is
+    // descheduled;
+    // a block is handed over when full or after 5 ms, which bounds the added latency.
+    let ring = RingRequest::new(1 << 20, 8, 5);
+    let rx = AfPacket::open_ring(&plan.iface, &filter, 0x0800, &ring).map_err(failed("capture"))?;
+    let tx = AfPacket::open(&plan.iface, &bpf::drop_all(), 0x0800).map_err(failed("send"))?;
     Ok(super::run(probe, tx, rx, cursor, ctx, &opts.raw))
 }
 
