@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Benchmarks in the lab (root): synsweep side by side with nmap when it is installed.
-# Prints one table: wall time, peak RSS, open ports found vs the lab's ground truth.
-# Figures, not pass/fail: the tests check behaviour; this measures it.
+# Benchmarks in the lab (root): synsweep side by side with masscan, zmap and nmap when they
+# are installed (Debian packages). Figures, not pass/fail: the tests check behaviour; this
+# measures it.
 #
-#   scripts/bench.sh            connect-scan figures (1 host x 65535 ports; /24 x top-100)
+#   scripts/bench.sh            everything below
+#   scripts/bench.sh connect    connect scans (1 host x 65535 ports; /24 x top-100) vs nmap -sT
+#   scripts/bench.sh raw        raw scans: /16 x 5 ports and /20 x 1-1000 (SYN), /16 ping
+#                               sweep, 1% reply loss, and the generator alone
+#
+# Raw rows: probes/s = probes the target counted / the time between the first and the last
+# packet it received (sampled every 10 ms), so every tool is timed by the same clock and its
+# own start-up and cool-down are left out; wall = the whole run, cool-down included.
 set -euo pipefail
+what=${1:-all}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 . "$here/lab.env"
@@ -61,6 +69,7 @@ except FileNotFoundError:
     print(' '.join(open('$root/data/top-tcp-ports.txt').read().split()[:100]))
 ")
 
+connect_table() {
 echo
 echo "synsweep bench — connect scans in the lab ($(nproc) cores, $(uname -r))"
 echo
@@ -83,4 +92,84 @@ if command -v nmap >/dev/null; then
     nmap -sT -T5 -Pn -n --top-ports 100 198.18.0.0/24 -oG "$work/n2.gnmap"
 fi
 echo
+}
+
+rrow() { printf '| %-44s | %9s | %10s | %8s | %8s | %7s | %5s |\n' "$@"; }
+# rmeasure NAME FORMAT OUTFILE NET PORTS -- CMD...: one raw row (see the header for the clocks)
+rmeasure() {
+  local name=$1 fmt=$2 out=$3 net=$4 ports=$5; shift 6
+  "$here/lab.sh" probes "$lab" >/dev/null
+  ip netns exec "$lab-t" python3 "$here/bench_sample.py" 600 >"$work/sample" &
+  local sampler=$!
+  sleep 0.3
+  /usr/bin/time -f "%e %M" -o "$work/time" "$here/lab.sh" run "$lab" "$@" >/dev/null 2>"$work/err" || true
+  sleep 0.3
+  kill -TERM "$sampler"; wait "$sampler" || true
+  local secs kb span rx probes score
+  read -r secs kb < "$work/time"
+  read -r span rx < "$work/sample"
+  probes=$("$here/lab.sh" probes "$lab")
+  read -r found truth recall false <<<"$("$here/bench_score.py" "$fmt" "$out" "$net" "$ports")"
+  rrow "$name" "$probes" "$(python3 -c "print(f'{$probes/max($span,1e-3):,.0f}')")" "${secs}s" \
+    "$((kb / 1024)) MB" "$recall" "$false"
+}
+
+raw_table() {
+  local gw
+  gw=$(ip -n "$lab-t" link show "${lab}v1" | awk '/link\/ether/ {print $2}')
+  local mas=(masscan -e "${lab}v0" --router-mac "$gw" --source-ip "$LAB_SCANNER_ADDR" --rate 10000000 --wait 1)
+  echo
+  echo "synsweep bench — raw scans in the lab ($(nproc) cores, $(uname -r))"
+  echo
+  rrow "scan" "probes" "probes/s" "wall" "peak RSS" "recall%" "false"
+  rrow "----" "------" "--------" "----" "--------" "-------" "-----"
+  local p5=22,25,80,443,3389
+  rmeasure "synsweep -sS /16 x 5 (--retries 0)" synsweep "$work/r1.nd" 198.18.0.0/16 $p5 -- \
+    "$bin" -sS 198.18.0.0/16 -p $p5 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r1.nd"
+  rmeasure "synsweep -sS /16 x 5 (default --retries 1)" synsweep "$work/r2.nd" 198.18.0.0/16 $p5 -- \
+    "$bin" -sS 198.18.0.0/16 -p $p5 --rate 10000000 --wait 1s -q -oD "$work/r2.nd"
+  if command -v masscan >/dev/null; then
+    rmeasure "masscan /16 x 5" masscan "$work/m1.json" 198.18.0.0/16 $p5 -- \
+      "${mas[@]}" 198.18.0.0/16 -p $p5 -oJ "$work/m1.json"
+  fi
+  if command -v nmap >/dev/null; then
+    rmeasure "nmap -sS -T5 --min-rate 100000 /16 x 5" nmap "$work/n1.gnmap" 198.18.0.0/16 $p5 -- \
+      nmap -sS -T5 -Pn -n --min-rate 100000 --max-retries 0 -p $p5 198.18.0.0/16 -oG "$work/n1.gnmap"
+  fi
+  local p1000
+  p1000=$(seq -s, 1 1000)
+  rmeasure "synsweep -sS /20 x 1-1000 (--retries 0)" synsweep "$work/r3.nd" 198.18.0.0/20 "$p1000" -- \
+    "$bin" -sS 198.18.0.0/20 -p 1-1000 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r3.nd"
+  if command -v masscan >/dev/null; then
+    rmeasure "masscan /20 x 1-1000" masscan "$work/m3.json" 198.18.0.0/20 "$p1000" -- \
+      "${mas[@]}" 198.18.0.0/20 -p 1-1000 -oJ "$work/m3.json"
+  fi
+  rmeasure "synsweep -sn /16 (ICMP echo)" synsweep "$work/r4.nd" 198.18.0.0/16 ping -- \
+    "$bin" -sn 198.18.0.0/16 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r4.nd"
+  : >"$work/no-blocklist" # zmap's default blocklist covers 198.18.0.0/15, the lab's block
+  if command -v zmap >/dev/null; then
+    rmeasure "zmap -M icmp_echoscan /16" zmap "$work/z4.csv" 198.18.0.0/16 ping -- \
+      zmap -M icmp_echoscan -i "${lab}v0" -G "$gw" -S "$LAB_SCANNER_ADDR" -r 10000000 -c 1 \
+      -b "$work/no-blocklist" -q -o "$work/z4.csv" 198.18.0.0/16
+  fi
+  # 1% of the target's replies dropped; ports without a silent one, so retries go only to
+  # the lost answers (and the ten silent hosts).
+  local pl=22,25,80,443,8080
+  "$here/lab.sh" loss "$lab" 1
+  rmeasure "synsweep -sS /16 x 5, 1% loss, --retries 0" synsweep "$work/r5.nd" 198.18.0.0/16 $pl -- \
+    "$bin" -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r5.nd"
+  rmeasure "synsweep -sS /16 x 5, 1% loss, --retries 1" synsweep "$work/r6.nd" 198.18.0.0/16 $pl -- \
+    "$bin" -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 1 --wait 1s -q -oD "$work/r6.nd"
+  "$here/lab.sh" loss "$lab" 0
+  echo
+  echo "generator alone (synsweep bench: craft into no device, one sender thread):"
+  "$bin" bench 198.18.0.0/15 -p 1-100 --seed 1 2>&1 | sed 's/^/  /'
+  echo
+}
+
+case "$what" in
+  connect) connect_table ;;
+  raw) raw_table ;;
+  *) connect_table; raw_table ;;
+esac
 rm -rf "$work"

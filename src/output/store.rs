@@ -8,7 +8,78 @@ use std::net::IpAddr;
 #[derive(Debug, Default, Clone)]
 pub struct HostEntry {
     pub up: Option<HostResult>,
-    pub ports: BTreeMap<(Proto, u16), PortResult>,
+    pub ports: PortMap,
+}
+
+/// A host's ports in (protocol, port) order. Most hosts have a handful: a B-tree allocates
+/// nodes of eleven slots, which for a /16 × 5 sweep tripled the scan's memory, so small maps
+/// are a sorted vector and only a host with many ports gets a tree.
+#[derive(Debug, Clone)]
+pub enum PortMap {
+    Small(Vec<PortResult>),
+    Large(BTreeMap<(Proto, u16), PortResult>),
+}
+
+/// Beyond this many ports a host's map becomes a tree (inserting in a vector is O(n)).
+const SMALL: usize = 32;
+
+impl Default for PortMap {
+    fn default() -> Self {
+        PortMap::Small(Vec::new())
+    }
+}
+
+impl PortMap {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            PortMap::Small(v) => v.len(),
+            PortMap::Large(m) => m.len(),
+        }
+    }
+
+    pub fn contains(&self, proto: Proto, port: u16) -> bool {
+        match self {
+            PortMap::Small(v) => v.iter().any(|p| (p.proto, p.port) == (proto, port)),
+            PortMap::Large(m) => m.contains_key(&(proto, port)),
+        }
+    }
+
+    /// Inserts or replaces; true if the key was new.
+    pub fn insert(&mut self, p: PortResult) -> bool {
+        let key = (p.proto, p.port);
+        match self {
+            PortMap::Small(v) => match v.binary_search_by_key(&key, |q| (q.proto, q.port)) {
+                Ok(i) => {
+                    v[i] = p;
+                    false
+                }
+                Err(i) if v.len() < SMALL => {
+                    v.insert(i, p);
+                    true
+                }
+                Err(_) => {
+                    let mut m: BTreeMap<(Proto, u16), PortResult> =
+                        v.drain(..).map(|q| ((q.proto, q.port), q)).collect();
+                    m.insert(key, p);
+                    *self = PortMap::Large(m);
+                    true
+                }
+            },
+            PortMap::Large(m) => m.insert(key, p).is_none(),
+        }
+    }
+
+    /// In (protocol, port) order.
+    pub fn values(&self) -> Box<dyn Iterator<Item = &PortResult> + '_> {
+        match self {
+            PortMap::Small(v) => Box::new(v.iter()),
+            PortMap::Large(m) => Box::new(m.values()),
+        }
+    }
 }
 
 impl HostEntry {
@@ -32,7 +103,7 @@ impl ResultStore {
                 entry.up.get_or_insert(h);
                 new
             }
-            Event::Port(p) => entry.ports.insert((p.proto, p.port), p).is_none(),
+            Event::Port(p) => entry.ports.insert(p),
         }
     }
 
@@ -41,7 +112,7 @@ impl ResultStore {
         match (self.hosts.get(&e.ip()), e) {
             (None, _) => true,
             (Some(h), Event::Host(_)) => h.up.is_none(),
-            (Some(h), Event::Port(p)) => !h.ports.contains_key(&(p.proto, p.port)),
+            (Some(h), Event::Port(p)) => !h.ports.contains(p.proto, p.port),
         }
     }
 
@@ -57,5 +128,41 @@ impl ResultStore {
 
     pub fn hosts_up(&self) -> usize {
         self.hosts.values().filter(|h| h.up.is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod port_map_tests {
+    use super::*;
+    use crate::event::{PortState, Reason};
+    use proptest::prelude::*;
+
+    fn port(p: u16) -> PortResult {
+        PortResult {
+            ip: "198.18.0.1".parse().unwrap(),
+            port: p,
+            proto: Proto::Tcp,
+            state: PortState::Open,
+            reason: Reason::SynAck,
+            service: String::new(),
+            rtt_ms: None,
+            ts: 0.0,
+            hostname: None,
+        }
+    }
+
+    proptest! {
+        /// Small or large, the map keeps ports sorted and once each, like a B-tree would.
+        #[test]
+        fn behaves_like_a_sorted_set(ports in proptest::collection::vec(0u16..200, 0..120)) {
+            let mut m = PortMap::default();
+            let mut want = std::collections::BTreeSet::new();
+            for p in ports {
+                prop_assert_eq!(m.insert(port(p)), want.insert(p));
+                prop_assert!(m.contains(Proto::Tcp, p));
+            }
+            let got: Vec<u16> = m.values().map(|p| p.port).collect();
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
     }
 }
