@@ -96,6 +96,9 @@ pub struct Cli {
     /// Raw scans: IP time-to-live of our probes
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u8).range(1..))]
     pub ttl: u8,
+    /// Raw scans: sender threads, each with its own socket [default: one per core, at most 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub sender_threads: Option<u64>,
     /// Raw scans: print each probe (summary and bytes) instead of sending it
     #[arg(long, conflicts_with = "offline")]
     pub dry_run: bool,

@@ -80,9 +80,15 @@ struct PendingRename {
 
 type Writer = Box<dyn Write + Send>;
 
+/// Stdout is line-buffered: a 200k-row table cost a write(2) per row. Every sink flushes in
+/// `finish`, and the streaming one on every tick, so nothing waits longer than a tick.
+fn buffered_stdout() -> Writer {
+    Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+}
+
 fn open_document(dest: &Dest, renames: &mut Vec<PendingRename>) -> Result<Writer> {
     match dest {
-        Dest::Stdout => Ok(Box::new(io::stdout())),
+        Dest::Stdout => Ok(buffered_stdout()),
         Dest::File(path) => {
             let mut tmp = path.clone().into_os_string();
             tmp.push(".part");
@@ -115,7 +121,7 @@ type OpenedSinks = (Vec<Box<dyn Sink>>, Option<Writer>);
 fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<PendingRename>) -> Result<OpenedSinks> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !cfg.any_to_stdout() {
-        sinks.push(Box::new(table::TableSink::new(io::stdout())));
+        sinks.push(Box::new(table::TableSink::new(buffered_stdout())));
     }
     if let Some(d) = &cfg.json {
         sinks.push(Box::new(json::JsonSink::new(open_document(d, renames)?)));
@@ -130,7 +136,7 @@ fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<PendingRename>) -> Result<Op
     }
     if let Some(d) = &cfg.ndjson {
         let w = match d {
-            Dest::Stdout => Box::new(io::stdout()) as Writer,
+            Dest::Stdout => buffered_stdout(),
             Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
         };
         sinks.push(Box::new(ndjson::NdjsonSink::new(w)));

@@ -32,16 +32,24 @@ pub struct Capture<'a, P: Probe> {
     ctx: &'a EngineContext,
     answered: &'a AnsweredSet,
     hosts_up: HashSet<IpAddr>,
+    /// Emit events for closed and filtered ports too (`--show-closed`).
+    report_closed: bool,
     pub counters: CaptureCounters,
 }
 
 impl<'a, P: Probe> Capture<'a, P> {
-    pub fn new(probe: &'a P, ctx: &'a EngineContext, answered: &'a AnsweredSet) -> Self {
+    pub fn new(
+        probe: &'a P,
+        ctx: &'a EngineContext,
+        answered: &'a AnsweredSet,
+        report_closed: bool,
+    ) -> Self {
         Capture {
             probe,
             ctx,
             answered,
             hosts_up: HashSet::new(),
+            report_closed,
             counters: CaptureCounters::default(),
         }
     }
@@ -99,6 +107,11 @@ impl<'a, P: Probe> Capture<'a, P> {
                 ts,
                 hostname: hostname.clone(),
             }));
+        }
+        if state != PortState::Open && !self.report_closed {
+            // Counted above; an event the output thread would only drop costs two allocations
+            // and a channel hand-off per closed port, CPU the probes' path needs.
+            return;
         }
         self.ctx.emit(Event::Port(PortResult {
             ip,

@@ -2,8 +2,7 @@
 //! hop resolved by ARP), the probe, and the backend — AF_PACKET, the dry-run printer, or the
 //! offline generator benchmark.
 
-use super::{RawOptions, RawOutcome};
-use crate::cursor::Cursor;
+use super::{RawOptions, RawOutcome, Walk};
 use crate::engine::EngineContext;
 use crate::error::{Error, Result};
 use crate::link::null;
@@ -31,6 +30,8 @@ pub struct LaunchOptions {
     pub seed: u64,
     pub source_ports: SourcePorts,
     pub ttl: u8,
+    /// Sender threads (each with its own socket); the rate is split between them.
+    pub senders: usize,
     pub raw: RawOptions,
 }
 
@@ -111,7 +112,7 @@ fn resolve(plan: &LinkPlan, _src_mac: [u8; 6]) -> Result<[u8; 6]> {
 pub fn launch(
     opts: &LaunchOptions,
     route: Option<&LinkPlan>,
-    cursor: Cursor,
+    walk: &Walk,
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
     let (src, eth) = match route {
@@ -138,8 +139,8 @@ pub fn launch(
         source_ports: opts.source_ports,
     };
     match opts.kind {
-        ProbeKind::TcpSyn => with_backend(&SynProbe::new(&setup), opts, route, cursor, ctx),
-        ProbeKind::IcmpEcho => with_backend(&EchoProbe::new(&setup), opts, route, cursor, ctx),
+        ProbeKind::TcpSyn => with_backend(&SynProbe::new(&setup), opts, route, walk, ctx),
+        ProbeKind::IcmpEcho => with_backend(&EchoProbe::new(&setup), opts, route, walk, ctx),
     }
 }
 
@@ -147,27 +148,31 @@ fn with_backend<P: Probe>(
     probe: &P,
     opts: &LaunchOptions,
     route: Option<&LinkPlan>,
-    cursor: Cursor,
+    walk: &Walk,
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
     match (opts.backend, route) {
+        // One thread: the benchmark measures the generator on one core.
         (Backend::Offline, _) | (_, None) => Ok(super::run(
             probe,
-            null::NullTx::default(),
+            vec![null::NullTx::default()],
             null::NullRx,
-            cursor,
+            walk,
             ctx,
             &opts.raw,
         )),
         (Backend::DryRun, Some(_)) => Ok(super::run(
             probe,
-            null::PrintTx::new(std::io::stdout().lock(), describe),
+            vec![null::PrintTx::new(
+                std::io::BufWriter::new(std::io::stdout()),
+                describe,
+            )],
             null::NullRx,
-            cursor,
+            walk,
             ctx,
             &opts.raw,
         )),
-        (Backend::Live, Some(plan)) => live(probe, plan, opts, cursor, ctx),
+        (Backend::Live, Some(plan)) => live(probe, plan, opts, walk, ctx),
     }
 }
 
@@ -176,7 +181,7 @@ fn live<P: Probe>(
     probe: &P,
     plan: &LinkPlan,
     opts: &LaunchOptions,
-    cursor: Cursor,
+    walk: &Walk,
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
     use crate::link::afpacket::AfPacket;
@@ -194,8 +199,10 @@ fn live<P: Probe>(
     // a block is handed over when full or after 5 ms, which bounds the added latency.
     let ring = RingRequest::new(1 << 20, 8, 5);
     let rx = AfPacket::open_ring(&plan.iface, &filter, 0x0800, &ring).map_err(failed("capture"))?;
-    let tx = AfPacket::open(&plan.iface, &bpf::drop_all(), 0x0800).map_err(failed("send"))?;
-    Ok(super::run(probe, tx, rx, cursor, ctx, &opts.raw))
+    let txs = (0..opts.senders.max(1))
+        .map(|_| AfPacket::open(&plan.iface, &bpf::drop_all(), 0x0800).map_err(failed("send")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -203,7 +210,7 @@ fn live<P: Probe>(
     _probe: &P,
     _plan: &LinkPlan,
     _opts: &LaunchOptions,
-    _cursor: Cursor,
+    _walk: &Walk,
     _ctx: &EngineContext,
 ) -> Result<RawOutcome> {
     Err(Error::Link(

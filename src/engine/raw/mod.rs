@@ -12,12 +12,13 @@
 pub mod capture;
 pub mod launch;
 pub mod sender;
+pub mod split;
 pub mod table;
 #[cfg(test)]
 mod tests;
 
 use super::EngineContext;
-use crate::cursor::{Cursor, CursorState};
+use crate::cursor::{Cursor, CursorState, Shard};
 use crate::link::{PacketRx, PacketTx};
 use crate::packet::probe::Probe;
 use crate::rate::{Clock, MonotonicClock};
@@ -62,53 +63,76 @@ const CAPTURE_POLL: Duration = Duration::from_millis(20);
 /// The longest the sender sleeps between looks at the stop signal.
 const SENDER_NAP: Duration = Duration::from_millis(5);
 
+/// Where the walk starts: the whole shard, or a resume point.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    pub size: u64,
+    pub seed: u64,
+    pub shard: Shard,
+    pub resume: Option<CursorState>,
+}
+
+/// Runs the scan: one sender thread per link in `txs` (each a sub-shard, the rate split
+/// between them), one capture thread on `rx`.
 pub fn run<P, T, R>(
     probe: &P,
-    mut tx: T,
+    txs: Vec<T>,
     mut rx: R,
-    cursor: Cursor,
+    walk: &Walk,
     ctx: &EngineContext,
     opts: &RawOptions,
 ) -> RawOutcome
 where
     P: Probe,
-    T: PacketTx,
+    T: PacketTx + Send,
     R: PacketRx + Send,
 {
     let answered = AnsweredSet::new(ctx.space.size());
     let clock = MonotonicClock::default();
     let capture_done = AtomicBool::new(false);
+    let threads = txs.len().max(1) as u64;
+    let cursors = split::cursors(
+        walk.size,
+        walk.seed,
+        walk.shard,
+        threads,
+        walk.resume.as_ref(),
+    );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c = Capture::new(probe, ctx, &answered);
+            let mut c = Capture::new(probe, ctx, &answered, opts.report_silent);
             while !capture_done.load(Ordering::Acquire) {
-                rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now()))?;
+                if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
+                    // Without capture no answer can be seen: every sender stops as on abort.
+                    ctx.stop.raise_to(StopLevel::Abort);
+                    return Err(e);
+                }
             }
             Ok(c.counters)
         });
-        lower_timer_slack();
-        let mut sender = Sender::new(probe, ctx, &answered, opts, cursor, clock.now());
-        let mut level;
+        let senders: Vec<_> = txs
+            .into_iter()
+            .zip(cursors)
+            .enumerate()
+            .map(|(t, (tx, cursor))| {
+                let mut mine = opts.clone();
+                mine.rate = opts.rate.map(|r| share(r, t as u64, threads));
+                let (answered, clock) = (&answered, &clock);
+                s.spawn(move || send_loop(probe, tx, cursor, ctx, answered, &mine, clock))
+            })
+            .collect();
         let mut failure = None;
-        loop {
-            level = ctx.stop.level();
-            if capture.is_finished() {
-                // The capture thread only ends early on an error: without it no answer can
-                // be seen, so stop as an abort would (everything in flight is pending).
-                level = StopLevel::Abort;
-                break;
-            }
-            let now = clock.now();
-            match sender.step(now, level, &mut tx) {
-                Ok(Step::Busy) => {}
-                Ok(Step::Idle(until)) => {
-                    std::thread::sleep(until.saturating_sub(now).min(SENDER_NAP))
+        let mut states = Vec::new();
+        for h in senders {
+            match h.join() {
+                Ok((state, err)) => {
+                    states.push(state);
+                    if let Some(e) = err {
+                        failure.get_or_insert(e);
+                    }
                 }
-                Ok(Step::Finished) => break,
-                Err(e) => {
-                    failure = Some(e);
-                    level = StopLevel::Abort;
-                    break;
+                Err(_) => {
+                    failure.get_or_insert(io::Error::other("a sender thread panicked"));
                 }
             }
         }
@@ -117,21 +141,54 @@ where
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 failure.get_or_insert(e);
-                level = StopLevel::Abort;
                 CaptureCounters::default()
             }
             Err(_) => {
                 failure.get_or_insert(io::Error::other("the capture thread panicked"));
-                level = StopLevel::Abort;
                 CaptureCounters::default()
             }
         };
         RawOutcome {
-            state: sender.finish(level),
+            state: split::merge(walk.size, walk.shard, states),
             counters,
             failure,
         }
     })
+}
+
+/// Thread `t`'s share of `rate` among `threads` (the first ones take the remainder).
+fn share(rate: u64, t: u64, threads: u64) -> u64 {
+    (rate / threads + u64::from(t < rate % threads)).max(1)
+}
+
+/// One sender thread: steps until its sub-shard is finished or a stop (or an error) ends it.
+fn send_loop<P: Probe, T: PacketTx>(
+    probe: &P,
+    mut tx: T,
+    cursor: Cursor,
+    ctx: &EngineContext,
+    answered: &AnsweredSet,
+    opts: &RawOptions,
+    clock: &MonotonicClock,
+) -> (CursorState, Option<io::Error>) {
+    lower_timer_slack();
+    let mut sender = Sender::new(probe, ctx, answered, opts, cursor, clock.now());
+    loop {
+        let level = ctx.stop.level();
+        let now = clock.now();
+        match sender.step(now, level, &mut tx) {
+            Ok(Step::Busy) => {}
+            Ok(Step::Idle(until)) => {
+                std::thread::sleep(until.saturating_sub(now).min(SENDER_NAP));
+            }
+            Ok(Step::Finished) => return (sender.finish(level), None),
+            Err(e) => {
+                // The others stop too: the scan ends here, with a resume point.
+                ctx.stop.raise_to(StopLevel::Abort);
+                return (sender.finish(StopLevel::Abort), Some(e));
+            }
+        }
+    }
 }
 
 /// Sleeps of a few microseconds are otherwise rounded up by the default 50 µs timer slack,

@@ -154,7 +154,7 @@ fn drive<P: Probe>(
     let answered = AnsweredSet::new(ctx.space.size());
     let mut now = Duration::ZERO;
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now);
-    let mut capture = Capture::new(probe, ctx, &answered);
+    let mut capture = Capture::new(probe, ctx, &answered, s.opts.report_silent);
     let mut max_in_flight = 0;
     for _ in 0..10_000_000 {
         if let Some((at, level)) = s.stop_at
