@@ -99,6 +99,10 @@ pub struct Cli {
     /// Raw scans: sender threads, each with its own socket [default: one per core, at most 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub sender_threads: Option<u64>,
+    /// Raw scans: send and capture through libpcap (builds with --features pcap; the default
+    /// where AF_PACKET does not exist)
+    #[arg(long)]
+    pub pcap: bool,
     /// Raw scans: print each probe (summary and bytes) instead of sending it
     #[arg(long, conflicts_with = "offline")]
     pub dry_run: bool,

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 /// Is there a raw-packet engine in this build? (Linux AF_PACKET; other systems need the pcap
 /// backend.)
-pub const RAW_ENGINE_BUILT: bool = cfg!(target_os = "linux");
+pub const RAW_ENGINE_BUILT: bool = cfg!(any(target_os = "linux", feature = "pcap"));
 
 /// Raw scans without `--rate`: about 12 Mbit/s of SYNs, the order of ZMap's default; fast on a
 /// LAN or in a lab, gentle on a home uplink. `--rate` goes as high as the path carries.
@@ -141,6 +141,12 @@ fn plan_route(
 ) -> Result<Option<LinkPlan>> {
     if engine != Engine::Raw {
         return Ok(None);
+    }
+    if cli.pcap && !cfg!(feature = "pcap") {
+        return Err(Error::BadOption(
+            "--pcap",
+            "this build has no libpcap backend; build with --features pcap".into(),
+        ));
     }
     let v4 = |ip: IpAddr| match ip {
         IpAddr::V4(a) => Ok(a),
@@ -439,6 +445,7 @@ fn raw_options(cli: &Cli, seed: u64) -> LaunchOptions {
         senders: cli
             .sender_threads
             .map_or_else(default_senders, |n| n as usize),
+        pcap: cli.pcap,
         raw: RawOptions {
             rate: if live {
                 Some(cli.rate.unwrap_or(DEFAULT_RAW_RATE))

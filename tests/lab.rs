@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn slash24_top100_connect_scan_is_exact() {
     if let Some(lab) = lab("slash24_top100_connect_scan_is_exact") {
-        slash24_top100_is_exact(&lab, "-sT");
+        slash24_top100_is_exact(&lab, &["-sT"]);
     }
 }
 

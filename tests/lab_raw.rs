@@ -12,7 +12,7 @@ use std::net::IpAddr;
 #[test]
 fn syn_slash24_top100_is_exact() {
     if let Some(lab) = lab("syn_slash24_top100_is_exact") {
-        slash24_top100_is_exact(&lab, "-sS");
+        slash24_top100_is_exact(&lab, &["-sS"]);
     }
 }
 
@@ -106,4 +106,48 @@ fn a_dry_run_prints_every_probe_and_sends_none() {
     assert_eq!(probes.len(), 32, "one line per target:\n{stdout}");
     assert!(probes.contains("198.18.1.15:80"));
     assert_eq!(lab.watched_packets(), 0, "a dry run sent a packet");
+}
+
+#[cfg(feature = "pcap")]
+#[test]
+fn pcap_backend_syn_slash24_top100_is_exact() {
+    if let Some(lab) = lab("pcap_backend_syn_slash24_top100_is_exact") {
+        slash24_top100_is_exact(&lab, &["-sS", "--pcap"]);
+    }
+}
+
+#[cfg(feature = "pcap")]
+#[test]
+fn pcap_backend_ping_sweep_is_exact() {
+    let Some(lab) = lab("pcap_backend_ping_sweep_is_exact") else {
+        return;
+    };
+    let nd = tmp("pcap-sweep.ndjson");
+    let out = lab.scan(&[
+        "-sn",
+        "--pcap",
+        "198.18.0.0/24",
+        "--timeout",
+        "300ms",
+        "-q",
+        "-oD",
+        nd.to_str().unwrap(),
+    ]);
+    check_ok(&out);
+    let truth = GroundTruth::load();
+    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
+    assert_eq!(hosts_up(&read(&nd)), want);
+}
+
+#[cfg(not(feature = "pcap"))]
+#[test]
+fn without_the_pcap_feature_pcap_is_a_clear_error() {
+    let Some(lab) = lab("without_the_pcap_feature_pcap_is_a_clear_error") else {
+        return;
+    };
+    let out = lab.scan(&["-sS", "--pcap", "198.18.0.7", "-p", "22", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features pcap"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -9,6 +9,8 @@ pub mod arp;
 pub mod batch;
 pub mod bpf;
 pub mod null;
+#[cfg(feature = "pcap")]
+pub mod pcap;
 #[cfg(target_os = "linux")]
 pub mod ring;
 pub mod setup;

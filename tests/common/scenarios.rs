@@ -27,11 +27,12 @@ pub fn check_ok(out: &std::process::Output) {
     );
 }
 
-/// A /24 × the top 100 ports, every state exact, and the JSON document agrees.
-pub fn slash24_top100_is_exact(lab: &Lab, scan_type: &str) {
-    let js = tmp(&format!("top100{scan_type}.json"));
-    let got = lab.scan_ports(&[
-        scan_type,
+/// A /24 × the top 100 ports, every state exact, and the JSON document agrees. `scan` is the
+/// scan type and any options that pick a backend.
+pub fn slash24_top100_is_exact(lab: &Lab, scan: &[&str]) {
+    let js = tmp(&format!("top100{}.json", scan.join("")));
+    let mut args = scan.to_vec();
+    args.extend([
         "198.18.0.0/24",
         "-p",
         "top100",
@@ -41,6 +42,7 @@ pub fn slash24_top100_is_exact(lab: &Lab, scan_type: &str) {
         "-oJ",
         js.to_str().unwrap(),
     ]);
+    let got = lab.scan_ports(&args);
     let doc: serde_json::Value = serde_json::from_str(&read(&js)).expect("-oJ is JSON");
     let ports = parse_port_ranges(doc["scan"]["ports"].as_str().unwrap());
     assert_eq!(ports.len(), 100);

@@ -32,6 +32,8 @@ pub struct LaunchOptions {
     pub ttl: u8,
     /// Sender threads (each with its own socket); the rate is split between them.
     pub senders: usize,
+    /// Send and capture through libpcap instead of AF_PACKET.
+    pub pcap: bool,
     pub raw: RawOptions,
 }
 
@@ -172,6 +174,9 @@ fn with_backend<P: Probe>(
             ctx,
             &opts.raw,
         )),
+        (Backend::Live, Some(plan)) if opts.pcap || !cfg!(target_os = "linux") => {
+            live_pcap(probe, plan, opts, walk, ctx)
+        }
         (Backend::Live, Some(plan)) => live(probe, plan, opts, walk, ctx),
     }
 }
@@ -215,6 +220,39 @@ fn live<P: Probe>(
 ) -> Result<RawOutcome> {
     Err(Error::Link(
         "this platform needs the libpcap backend (build with --features pcap)".into(),
+    ))
+}
+
+#[cfg(feature = "pcap")]
+fn live_pcap<P: Probe>(
+    probe: &P,
+    plan: &LinkPlan,
+    opts: &LaunchOptions,
+    walk: &Walk,
+    ctx: &EngineContext,
+) -> Result<RawOutcome> {
+    use crate::link::pcap;
+    let ports = opts.source_ports;
+    let hi = ports.base.saturating_add(ports.count.saturating_sub(1));
+    let filter = pcap::filter_expression(plan.src_ip, ports.base, hi);
+    let link_err = |e: std::io::Error| Error::Link(e.to_string());
+    let rx = pcap::open_rx(&plan.iface, &filter, plan.src_mac.is_some()).map_err(link_err)?;
+    let txs = (0..opts.senders.max(1))
+        .map(|_| pcap::open_tx(&plan.iface).map_err(link_err))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw))
+}
+
+#[cfg(not(feature = "pcap"))]
+fn live_pcap<P: Probe>(
+    _probe: &P,
+    _plan: &LinkPlan,
+    _opts: &LaunchOptions,
+    _walk: &Walk,
+    _ctx: &EngineContext,
+) -> Result<RawOutcome> {
+    Err(Error::Link(
+        "this build has no libpcap backend (build with --features pcap)".into(),
     ))
 }
 
