@@ -93,10 +93,11 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
         (None, None) => parse_ports("top1000", nmap)?,
     };
     let space = TargetSpace::new(t.set, ports)?;
-    let engine = pick_engine(&cli, privilege)?;
+    let (engine, notice) = pick_engine(&cli, privilege)?;
     let mut notices = t.notices;
-    notices.extend(engine.1);
-    let route = plan_route(&cli, &space, engine.0, &mut notices)?;
+    notices.extend(notice);
+    let engine = avoid_loopback(&cli, &space, engine, &mut notices)?;
+    let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
         route,
         seed: cli.seed.unwrap_or_else(rand::random),
@@ -108,7 +109,7 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
         resume: None,
         carried: Vec::new(),
         notices,
-        engine: engine.0,
+        engine,
     })
 }
 
@@ -129,6 +130,27 @@ fn backend(cli: &Cli) -> Backend {
     } else {
         Backend::Live
     }
+}
+
+/// Linux drops packets to 127.0.0.0/8 that arrive without a route attached (raw frames
+/// injected on `lo` are "martians" unless `route_localnet` is set), so a raw scan of the
+/// loopback block would see nothing: a connect scan answers the same question exactly.
+fn avoid_loopback(
+    cli: &Cli,
+    space: &TargetSpace,
+    engine: Engine,
+    notices: &mut Vec<String>,
+) -> Result<Engine> {
+    let loopback = matches!(space.host(0), IpAddr::V4(a) if a.is_loopback());
+    if engine != Engine::Raw || !loopback || cli.offline || cli.dry_run {
+        return Ok(engine);
+    }
+    let why = "raw packets cannot reach 127.0.0.0/8 (Linux drops them as martians)";
+    if is_sweep(cli) || cli.privileged_only {
+        return Err(Error::Refused(format!("{why}; use -sT for this machine")));
+    }
+    notices.push(format!("{why}; using TCP connect scan"));
+    Ok(Engine::Connect)
 }
 
 /// The link for a raw scan, planned before anything starts so that a missing route or an
@@ -230,9 +252,10 @@ pub fn plan_resumed(
     };
     let space = TargetSpace::new(RangeSet::from_ranges(ranges), ports)?;
     saved.check_fits(path, space.size())?;
-    let engine = pick_engine(&cli, privilege)?;
-    let mut notices: Vec<String> = engine.1.into_iter().collect();
-    let route = plan_route(&cli, &space, engine.0, &mut notices)?;
+    let (engine, notice) = pick_engine(&cli, privilege)?;
+    let mut notices: Vec<String> = notice.into_iter().collect();
+    let engine = avoid_loopback(&cli, &space, engine, &mut notices)?;
+    let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
         route,
         argv: saved.argv,
@@ -243,7 +266,7 @@ pub fn plan_resumed(
         resume: Some(saved.state),
         carried: saved.results,
         notices,
-        engine: engine.0,
+        engine,
         cli,
     })
 }
@@ -496,5 +519,44 @@ async fn watch_signals(stop: StopSignal, quiet: bool, timeout: std::time::Durati
                 _ => eprintln!("\r\x1b[2Ksynsweep: stopping now"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::range::IpRange;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(crate::cli::normalize_args(
+            std::iter::once("synsweep")
+                .chain(args.iter().copied())
+                .map(String::from),
+        ))
+        .unwrap()
+    }
+
+    fn space(net: &str) -> TargetSpace {
+        let set = RangeSet::from_ranges(vec![IpRange::from_net(net.parse().unwrap())]);
+        TargetSpace::new(set, PortList::new(vec![22])).unwrap()
+    }
+
+    #[test]
+    fn loopback_targets_never_get_a_raw_scan_that_cannot_see_them() {
+        let mut notes = Vec::new();
+        let lo = space("127.0.0.1/32");
+        let got = avoid_loopback(&cli(&["-sS", "x"]), &lo, Engine::Raw, &mut notes);
+        assert_eq!(got.unwrap(), Engine::Connect);
+        assert!(notes[0].contains("127.0.0.0/8"), "{notes:?}");
+        for refused in [&["-sn", "x"][..], &["-sS", "--privileged-only", "x"]] {
+            assert!(avoid_loopback(&cli(refused), &lo, Engine::Raw, &mut notes).is_err());
+        }
+        // A dry run sends nothing, so it may show loopback probes; other targets are untouched.
+        let dry = avoid_loopback(&cli(&["--dry-run", "x"]), &lo, Engine::Raw, &mut notes);
+        assert_eq!(dry.unwrap(), Engine::Raw);
+        let lab = space("198.18.0.0/24");
+        let raw = avoid_loopback(&cli(&["-sS", "x"]), &lab, Engine::Raw, &mut notes);
+        assert_eq!(raw.unwrap(), Engine::Raw);
     }
 }

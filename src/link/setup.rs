@@ -101,6 +101,27 @@ pub fn plan(
     neighbours: &[(Ipv4Addr, [u8; 6], String)],
     ifaces: &[Iface],
 ) -> Result<LinkPlan, String> {
+    // This host's own addresses live in the kernel's `local` table, which /proc/net/route does
+    // not show: without this, 127.0.0.1 would follow the default route out of the machine.
+    let own = dst.is_loopback() || ifaces.iter().any(|i| i.ipv4.contains(&dst));
+    if own && o.interface.is_none() {
+        let lo = ifaces
+            .iter()
+            .find(|i| i.loopback)
+            .ok_or_else(|| format!("{dst} is this host's, but no loopback interface was found"))?;
+        let src_ip = o.source_ip.unwrap_or(if dst.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            dst
+        });
+        return Ok(LinkPlan {
+            iface: lo.name.clone(),
+            src_ip,
+            src_mac: Some([0; 6]),
+            next_hop: dst,
+            next_hop_mac: Some([0; 6]),
+        });
+    }
     let d = u32::from(dst);
     let route = routes
         .iter()
@@ -262,6 +283,42 @@ down0\t000013C6\t00000000\t0000\t0\t0\t0\t0000FFFF\t0\t0\t0
             ("wg0", None),
             "a link without Ethernet headers"
         );
+    }
+
+    #[test]
+    fn this_hosts_own_addresses_go_through_loopback() {
+        let mut i = ifaces();
+        i.push(Iface {
+            name: "lo".into(),
+            mac: None,
+            loopback: true,
+            ipv4: vec![Ipv4Addr::LOCALHOST],
+        });
+        let plan_for = |dst: &str| {
+            plan(
+                dst.parse().unwrap(),
+                &Overrides::default(),
+                &parse_routes(ROUTES),
+                &[],
+                &i,
+            )
+            .unwrap()
+        };
+        for (dst, src) in [
+            ("127.0.0.1", "127.0.0.1"),
+            ("127.3.2.1", "127.0.0.1"),
+            ("192.168.0.5", "192.168.0.5"),
+        ] {
+            let p = plan_for(dst);
+            assert_eq!(
+                (p.iface.as_str(), p.src_ip),
+                ("lo", src.parse().unwrap()),
+                "{dst}"
+            );
+            assert_eq!(p.next_hop_mac, Some([0; 6]));
+        }
+        // Not ours: the routing table decides (here, the default route).
+        assert_eq!(plan_for("192.168.0.6").iface, "eth0");
     }
 
     #[test]
