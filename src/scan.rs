@@ -176,8 +176,11 @@ fn plan_route(
             "the raw engine scans IPv4 only; scan IPv6 targets such as {ip} with -sT"
         ))),
     };
-    let first = v4(space.host(0))?;
-    let last = v4(space.host(space.hosts() - 1))?;
+    let mut ranges = Vec::new();
+    for r in space.set().ranges() {
+        let (a, b) = (v4(r.addr(0))?, v4(r.addr(r.last - r.first))?);
+        ranges.push((a, b));
+    }
     if cli.offline {
         return Ok(None);
     }
@@ -186,7 +189,7 @@ fn plan_route(
         source_ip: cli.source_ip,
         router_mac: cli.router_mac,
     };
-    let r = launch::route(first, last, &overrides, backend(cli))?;
+    let r = launch::route(&ranges, &overrides, backend(cli))?;
     notices.extend(r.notices);
     Ok(Some(r.plan))
 }

@@ -172,14 +172,47 @@ pub fn plan(
     })
 }
 
-/// The live tables of the calling thread's network namespace.
+/// Addresses whose plans decide every target's: each range's ends, and for each route whose
+/// prefix overlaps a range, the first address of the overlap. If these agree, every address
+/// of the ranges leaves the same way (a route can only change at a prefix's edge).
+pub fn sample_points(ranges: &[(Ipv4Addr, Ipv4Addr)], routes: &[Route]) -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    for &(first, last) in ranges {
+        let (a, b) = (u32::from(first), u32::from(last));
+        out.extend([first, last]);
+        for r in routes {
+            let mask = u32::from(r.mask);
+            let lo = u32::from(r.dest) & mask;
+            let hi = lo | !mask;
+            if lo <= b && a <= hi {
+                out.push(Ipv4Addr::from(lo.max(a)));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The plans of `dsts` (see `sample_points`) from the live tables, read once.
 #[cfg(target_os = "linux")]
-pub fn system(dst: Ipv4Addr, o: &Overrides) -> Result<LinkPlan, String> {
-    // thread-self: a thread that entered another namespace with setns sees that one's tables.
+pub fn system_many(
+    ranges: &[(Ipv4Addr, Ipv4Addr)],
+    o: &Overrides,
+) -> Result<Vec<(Ipv4Addr, LinkPlan)>, String> {
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"));
     let routes = parse_routes(&read("/proc/thread-self/net/route")?);
     let neighbours = parse_neighbours(&read("/proc/thread-self/net/arp")?);
-    let ifaces: Vec<Iface> = pnet_datalink::interfaces()
+    let ifaces = live_ifaces();
+    sample_points(ranges, &routes)
+        .into_iter()
+        .map(|d| plan(d, o, &routes, &neighbours, &ifaces).map(|p| (d, p)))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+fn live_ifaces() -> Vec<Iface> {
+    pnet_datalink::interfaces()
         .into_iter()
         .map(|i| Iface {
             mac: i.mac.map(|m| m.octets()).filter(|m| *m != [0; 6]),
@@ -194,8 +227,17 @@ pub fn system(dst: Ipv4Addr, o: &Overrides) -> Result<LinkPlan, String> {
                 .collect(),
             name: i.name,
         })
-        .collect();
-    plan(dst, o, &routes, &neighbours, &ifaces)
+        .collect()
+}
+
+/// The live tables of the calling thread's network namespace.
+#[cfg(target_os = "linux")]
+pub fn system(dst: Ipv4Addr, o: &Overrides) -> Result<LinkPlan, String> {
+    // thread-self: a thread that entered another namespace with setns sees that one's tables.
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"));
+    let routes = parse_routes(&read("/proc/thread-self/net/route")?);
+    let neighbours = parse_neighbours(&read("/proc/thread-self/net/arp")?);
+    plan(dst, o, &routes, &neighbours, &live_ifaces())
 }
 
 #[cfg(test)]
@@ -319,6 +361,19 @@ down0\t000013C6\t00000000\t0000\t0\t0\t0\t0000FFFF\t0\t0\t0
         }
         // Not ours: the routing table decides (here, the default route).
         assert_eq!(plan_for("192.168.0.6").iface, "eth0");
+    }
+
+    #[test]
+    fn sample_points_catch_a_more_specific_route_inside_a_range() {
+        let routes = parse_routes(ROUTES);
+        let r = |a: &str, b: &str| (a.parse().unwrap(), b.parse().unwrap());
+        // 198.16.0.0-198.20.255.255 crosses wg0's 198.18.0.0/16 and the default route.
+        let pts = sample_points(&[r("198.16.0.0", "198.20.255.255")], &routes);
+        let want: Vec<Ipv4Addr> = ["198.16.0.0", "198.18.0.0", "198.20.255.255"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(pts, want);
     }
 
     #[test]

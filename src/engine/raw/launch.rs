@@ -46,25 +46,29 @@ pub struct Route {
 
 /// The link for a scan of IPv4 addresses `first`..`last`: every target must leave through
 /// the same interface to the same next hop, since one frame template serves them all.
-pub fn route(first: Ipv4Addr, last: Ipv4Addr, o: &Overrides, backend: Backend) -> Result<Route> {
-    let plan = setup::system(first, o).map_err(Error::Link)?;
+pub fn route(ranges: &[(Ipv4Addr, Ipv4Addr)], o: &Overrides, backend: Backend) -> Result<Route> {
+    let plans = system_plans(ranges, o)?;
     let mut notices = Vec::new();
-    if first != last {
-        let other = setup::system(last, o).map_err(Error::Link)?;
-        if other.iface != plan.iface || other.next_hop != plan.next_hop && other.next_hop != last {
+    let Some((first, plan)) = plans.first().cloned() else {
+        return Err(Error::Link("no targets to route".into()));
+    };
+    for (dst, other) in &plans[1..] {
+        let same_hop =
+            other.next_hop == plan.next_hop || (other.next_hop == *dst && plan.next_hop == first);
+        if other.iface != plan.iface || !same_hop {
             return Err(Error::Link(format!(
-                "{first} and {last} leave through different routes ({} via {}, {} via {}); scan them separately",
+                "{first} and {dst} leave through different routes ({} via {}, {} via {}); scan them separately",
                 plan.iface, plan.next_hop, other.iface, other.next_hop
             )));
         }
-        let on_link = plan.next_hop == first && plan.next_hop_mac != Some([0; 6]);
-        if on_link && o.router_mac.is_none() {
-            return Err(Error::Link(format!(
-                "the targets are on the local link of {}, where each has its own MAC address; \
-                 raw scans of several on-link hosts are not supported yet: give --router-mac, or use -sT",
-                plan.iface
-            )));
-        }
+    }
+    let on_link = plan.next_hop == first && plan.next_hop_mac != Some([0; 6]);
+    if on_link && plans.len() > 1 && o.router_mac.is_none() {
+        return Err(Error::Link(format!(
+            "the targets are on the local link of {}, where each has its own MAC address; \
+             raw scans of several on-link hosts are not supported yet: give --router-mac, or use -sT",
+            plan.iface
+        )));
     }
     let mut plan = plan;
     if plan.next_hop_mac.is_none()
@@ -82,6 +86,24 @@ pub fn route(first: Ipv4Addr, last: Ipv4Addr, o: &Overrides, backend: Backend) -
         };
     }
     Ok(Route { plan, notices })
+}
+
+#[cfg(target_os = "linux")]
+fn system_plans(
+    ranges: &[(Ipv4Addr, Ipv4Addr)],
+    o: &Overrides,
+) -> Result<Vec<(Ipv4Addr, LinkPlan)>> {
+    setup::system_many(ranges, o).map_err(Error::Link)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_plans(
+    _ranges: &[(Ipv4Addr, Ipv4Addr)],
+    _o: &Overrides,
+) -> Result<Vec<(Ipv4Addr, LinkPlan)>> {
+    Err(Error::Link(
+        "routes are read from Linux's tables; give -e, --source-ip and --router-mac".into(),
+    ))
 }
 
 #[cfg(target_os = "linux")]
