@@ -60,6 +60,10 @@ pub struct Cli {
     /// syn (-sS, default with privileges), connect (-sT) or ping (-sn: ICMP echo host sweep)
     #[arg(long = "scan-type", value_enum, value_name = "TYPE")]
     pub scan_type: Option<ScanTypeArg>,
+    /// Raw scans: also send every host an ICMP echo request, in the same pass as the ports
+    /// (hosts that answer are reported up even when every port is silent) [-PE]
+    #[arg(long)]
+    pub ping: bool,
     /// Fail instead of falling back to a connect scan without raw-socket privileges
     #[arg(long)]
     pub privileged_only: bool,
@@ -167,6 +171,7 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
             "-oG" => "--output-grepable".into(),
             "-oX" => "--output-xml".into(),
             "-p-" => "--ports=-".into(),
+            "-PE" => "--ping".into(),
             s if s.len() == 3 && s.starts_with("-s") => format!("--scan-type={}", &s[2..]),
             _ => a,
         })

@@ -12,7 +12,6 @@ use crate::event::{Event, Stats, unix_now};
 use crate::link::setup::{LinkPlan, Overrides};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::{Dest, OutputConfig, OutputThread};
-use crate::packet::probe::ProbeKind;
 use crate::ports::{PortList, parse_ports, presets};
 use crate::privilege::{Engine, Privilege, choose_engine};
 use crate::resume::{FORMAT, ResumePoint};
@@ -86,17 +85,18 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
                     "a host sweep scans no ports; drop -p/--top-ports".into(),
                 ));
             }
-            sweep_ports()
+            PortList::new(Vec::new())
         }
         (_, Some(n)) => PortList::new(presets::top_tcp_ports(n, nmap)?),
         (Some(p), None) => parse_ports(p, nmap)?,
         (None, None) => parse_ports("top1000", nmap)?,
     };
-    let space = TargetSpace::new(t.set, ports)?;
     let (engine, notice) = pick_engine(&cli, privilege)?;
     let mut notices = t.notices;
     notices.extend(notice);
-    let engine = avoid_loopback(&cli, &space, engine, &mut notices)?;
+    let engine = avoid_loopback(&cli, &t.set, engine, &mut notices)?;
+    let echo = echo_slot(&cli, engine, &mut notices);
+    let space = TargetSpace::with_echo(t.set, ports, echo)?;
     let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
         route,
@@ -113,13 +113,22 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
     })
 }
 
-/// `-sn`: one pseudo-port, 0, so the index space is just the hosts.
+/// `-sn`: a space of no ports and an echo slot: just the hosts.
 fn is_sweep(cli: &Cli) -> bool {
     cli.scan_type == Some(ScanTypeArg::Ping)
 }
 
-fn sweep_ports() -> PortList {
-    PortList::new(vec![0])
+/// Whether every host also gets an echo request: always in a sweep; with `--ping` (-PE) when
+/// the raw engine runs (the connect engine has no pings: it says so and scans the ports).
+fn echo_slot(cli: &Cli, engine: Engine, notices: &mut Vec<String>) -> bool {
+    if is_sweep(cli) {
+        return true;
+    }
+    if cli.ping && engine != Engine::Raw {
+        notices.push("--ping needs raw packets; scanning the ports without pinging".into());
+        return false;
+    }
+    cli.ping
 }
 
 fn backend(cli: &Cli) -> Backend {
@@ -137,11 +146,14 @@ fn backend(cli: &Cli) -> Backend {
 /// loopback block would see nothing: a connect scan answers the same question exactly.
 fn avoid_loopback(
     cli: &Cli,
-    space: &TargetSpace,
+    set: &RangeSet,
     engine: Engine,
     notices: &mut Vec<String>,
 ) -> Result<Engine> {
-    let loopback = matches!(space.host(0), IpAddr::V4(a) if a.is_loopback());
+    let loopback = set
+        .ranges()
+        .first()
+        .is_some_and(|r| matches!(r.addr(0), IpAddr::V4(a) if a.is_loopback()));
     if engine != Engine::Raw || !loopback || cli.offline || cli.dry_run {
         return Ok(engine);
     }
@@ -249,15 +261,17 @@ pub fn plan_resumed(
         }
     }
     let ports = if is_sweep(&cli) {
-        sweep_ports()
+        PortList::new(Vec::new())
     } else {
         parse_ports(&saved.ports, Path::new("/nonexistent"))?
     };
-    let space = TargetSpace::new(RangeSet::from_ranges(ranges), ports)?;
-    saved.check_fits(path, space.size())?;
+    let set = RangeSet::from_ranges(ranges);
     let (engine, notice) = pick_engine(&cli, privilege)?;
     let mut notices: Vec<String> = notice.into_iter().collect();
-    let engine = avoid_loopback(&cli, &space, engine, &mut notices)?;
+    let engine = avoid_loopback(&cli, &set, engine, &mut notices)?;
+    let echo = echo_slot(&cli, engine, &mut notices);
+    let space = TargetSpace::with_echo(set, ports, echo)?;
+    saved.check_fits(path, space.size())?;
     let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
         route,
@@ -459,11 +473,6 @@ fn raw_options(cli: &Cli, seed: u64) -> LaunchOptions {
     let backend = backend(cli);
     let live = backend == Backend::Live;
     LaunchOptions {
-        kind: if is_sweep(cli) {
-            ProbeKind::IcmpEcho
-        } else {
-            ProbeKind::TcpSyn
-        },
         backend,
         seed,
         source_ports: cli.source_port,
@@ -540,9 +549,8 @@ mod tests {
         .unwrap()
     }
 
-    fn space(net: &str) -> TargetSpace {
-        let set = RangeSet::from_ranges(vec![IpRange::from_net(net.parse().unwrap())]);
-        TargetSpace::new(set, PortList::new(vec![22])).unwrap()
+    fn space(net: &str) -> RangeSet {
+        RangeSet::from_ranges(vec![IpRange::from_net(net.parse().unwrap())])
     }
 
     #[test]

@@ -151,3 +151,30 @@ fn without_the_pcap_feature_pcap_is_a_clear_error() {
     assert!(err.contains("--features pcap"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn pings_alongside_a_port_scan_find_hosts_whose_ports_are_silent() {
+    let Some(lab) = lab("pings_alongside_a_port_scan_find_hosts_whose_ports_are_silent") else {
+        return;
+    };
+    let nd = tmp("ping-and-ports.ndjson");
+    // 3389 is dropped everywhere: only the pings can show the hosts are there.
+    let out = lab.scan(&[
+        "-sS",
+        "-PE",
+        "198.18.0.0/24",
+        "-p",
+        "3389",
+        "--timeout",
+        "300ms",
+        "-q",
+        "-oD",
+        nd.to_str().unwrap(),
+    ]);
+    check_ok(&out);
+    let truth = GroundTruth::load();
+    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
+    let text = read(&nd);
+    assert_eq!(hosts_up(&text), want);
+    assert!(!text.contains("\"state\":\"open\""));
+}

@@ -48,6 +48,18 @@ impl CookieKey {
     }
 }
 
+impl CookieKey {
+    /// The cookie of an echo request: its own domain (a leading tag), so it can never equal a
+    /// SYN's cookie for any port, port 0 included.
+    pub fn echo_cookie_v4(&self, them: Ipv4Addr, us: Ipv4Addr) -> u64 {
+        let mut h = SipHasher24::new_with_keys(self.k0, self.k1);
+        h.write(b"echo");
+        h.write(&them.octets());
+        h.write(&us.octets());
+        h.finish()
+    }
+}
+
 impl SourcePorts {
     /// (sequence number, source port) of a probe with this cookie.
     pub fn pick(&self, cookie: u64) -> (u32, u16) {

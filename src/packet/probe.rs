@@ -7,20 +7,13 @@ use super::cookie::{CookieKey, SourcePorts};
 use super::echo::{EchoFields, EchoTemplate};
 use super::reply::{LinkKind, Validator, Verdict};
 use super::syn::{EthernetAddrs, SynFields, SynTemplate};
+pub use crate::space::Slot;
 use std::net::Ipv4Addr;
 
-/// What a scan with this probe finds: ports on hosts, or hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeKind {
-    TcpSyn,
-    IcmpEcho,
-}
-
 pub trait Probe: Sync {
-    fn kind(&self) -> ProbeKind;
-    /// Writes the probe for `dst:port` (port is ignored by host probes) sent at `sent_us`
-    /// (microseconds since the scan began, wrapping), returning its length.
-    fn craft(&self, out: &mut [u8], dst: Ipv4Addr, port: u16, sent_us: u32) -> Option<usize>;
+    /// Writes the probe for `slot` of `dst` (a SYN to a port, or an echo request) sent at
+    /// `sent_us` (microseconds since the scan began, wrapping), returning its length.
+    fn craft(&self, out: &mut [u8], dst: Ipv4Addr, slot: Slot, sent_us: u32) -> Option<usize>;
     fn classify(&self, frame: &[u8]) -> Verdict;
 }
 
@@ -52,88 +45,54 @@ impl ProbeSetup {
     }
 }
 
-pub struct SynProbe {
-    template: SynTemplate,
+/// TCP SYN to ports and ICMP echo to hosts, one template each, one cookie key, one validator
+/// (which tells SYN-ACKs, RSTs, ICMP errors and echo replies apart).
+pub struct ScanProbe {
+    syn: SynTemplate,
+    echo: EchoTemplate,
     validator: Validator,
     link: LinkKind,
 }
 
-impl SynProbe {
-    pub fn new(s: &ProbeSetup) -> SynProbe {
-        SynProbe {
-            template: SynTemplate::new_v4(s.src, s.eth, s.ttl),
+impl ScanProbe {
+    pub fn new(s: &ProbeSetup) -> ScanProbe {
+        ScanProbe {
+            syn: SynTemplate::new_v4(s.src, s.eth, s.ttl),
+            echo: EchoTemplate::new_v4(s.src, s.eth, s.ttl),
             validator: s.validator(),
             link: s.link(),
         }
     }
 }
 
-impl Probe for SynProbe {
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::TcpSyn
-    }
-
+impl Probe for ScanProbe {
     #[inline]
-    fn craft(&self, out: &mut [u8], dst: Ipv4Addr, port: u16, sent_us: u32) -> Option<usize> {
+    fn craft(&self, out: &mut [u8], dst: Ipv4Addr, slot: Slot, sent_us: u32) -> Option<usize> {
         let v = &self.validator;
-        let cookie = v.key.cookie_v4(dst, port, v.us);
-        let (seq, sport) = v.ports.pick(cookie);
-        let f = SynFields {
-            dst,
-            dport: port,
-            sport,
-            seq,
-            tsval: sent_us,
-            ip_id: (cookie >> 16) as u16,
-        };
-        self.template.craft(out, &f)
+        match slot {
+            Slot::Port(port) => {
+                let cookie = v.key.cookie_v4(dst, port, v.us);
+                let (seq, sport) = v.ports.pick(cookie);
+                let f = SynFields {
+                    dst,
+                    dport: port,
+                    sport,
+                    seq,
+                    tsval: sent_us,
+                    ip_id: (cookie >> 16) as u16,
+                };
+                self.syn.craft(out, &f)
+            }
+            Slot::Echo => {
+                let cookie = v.key.echo_cookie_v4(dst, v.us);
+                let f = EchoFields::from_cookie(cookie);
+                self.echo
+                    .craft(out, dst, &f, sent_us, (cookie >> 16) as u16)
+            }
+        }
     }
 
     fn classify(&self, frame: &[u8]) -> Verdict {
-        match self.validator.classify(frame, self.link) {
-            Verdict::Echo { .. } => Verdict::Unrelated,
-            v => v,
-        }
-    }
-}
-
-pub struct EchoProbe {
-    template: EchoTemplate,
-    validator: Validator,
-    link: LinkKind,
-}
-
-impl EchoProbe {
-    pub fn new(s: &ProbeSetup) -> EchoProbe {
-        EchoProbe {
-            template: EchoTemplate::new_v4(s.src, s.eth, s.ttl),
-            validator: s.validator(),
-            link: s.link(),
-        }
-    }
-}
-
-impl Probe for EchoProbe {
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::IcmpEcho
-    }
-
-    #[inline]
-    fn craft(&self, out: &mut [u8], dst: Ipv4Addr, _port: u16, sent_us: u32) -> Option<usize> {
-        let v = &self.validator;
-        // Port 0 in the cookie: a SYN to port 0 is never sent, so the two cannot collide.
-        let cookie = v.key.cookie_v4(dst, 0, v.us);
-        let f = EchoFields::from_cookie(cookie);
-        self.template
-            .craft(out, dst, &f, sent_us, (cookie >> 16) as u16)
-    }
-
-    fn classify(&self, frame: &[u8]) -> Verdict {
-        let verdict = self.validator.classify(frame, self.link);
-        // A SYN scan's answers are not what an echo sweep asked for.
-        match verdict {
-            Verdict::Echo { .. } | Verdict::Forged | Verdict::Malformed => verdict,
-            _ => Verdict::Unrelated,
-        }
+        self.validator.classify(frame, self.link)
     }
 }

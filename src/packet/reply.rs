@@ -138,7 +138,7 @@ impl Validator {
         let (Some(check), Some(sent)) = (payload.get(0..4), payload.get(4..8)) else {
             return Verdict::Unrelated; // someone else's ping, or a truncated one
         };
-        let want = EchoFields::from_cookie(self.key.cookie_v4(them, 0, self.us));
+        let want = EchoFields::from_cookie(self.key.echo_cookie_v4(them, self.us));
         let check = u32::from_be_bytes([check[0], check[1], check[2], check[3]]);
         if (id, seq, check) != (want.id, want.seq, want.check) {
             return Verdict::Forged;

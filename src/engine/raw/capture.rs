@@ -143,10 +143,19 @@ impl<'a, P: Probe> Capture<'a, P> {
     }
 
     fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>) {
-        if self.claim(ip, 0).is_none() {
+        let ip = IpAddr::V4(ip);
+        let Some(j) = self.ctx.space.echo_index_of(ip) else {
+            self.counters.unrelated += 1;
+            return;
+        };
+        self.counters.answers += 1;
+        if !self.answered.claim(j) {
+            self.counters.duplicates += 1;
             return;
         }
-        let ip = IpAddr::V4(ip);
+        if !self.hosts_up.insert(ip) {
+            return; // already up through a port's answer; the echo is counted, not repeated
+        }
         self.hosts_up.insert(ip);
         self.ctx.stats.hosts_up.fetch_add(1, Relaxed);
         self.ctx.emit(Event::Host(HostResult {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::link::null;
 use crate::link::setup::{self, LinkPlan, Overrides};
 use crate::packet::cookie::SourcePorts;
-use crate::packet::probe::{EchoProbe, Probe, ProbeKind, ProbeSetup, SynProbe};
+use crate::packet::probe::{Probe, ProbeSetup, ScanProbe};
 use crate::packet::syn::EthernetAddrs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -25,7 +25,6 @@ pub enum Backend {
 
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
-    pub kind: ProbeKind,
     pub backend: Backend,
     pub seed: u64,
     pub source_ports: SourcePorts,
@@ -162,10 +161,7 @@ pub fn launch(
         ttl: opts.ttl,
         source_ports: opts.source_ports,
     };
-    match opts.kind {
-        ProbeKind::TcpSyn => with_backend(&SynProbe::new(&setup), opts, route, walk, ctx),
-        ProbeKind::IcmpEcho => with_backend(&EchoProbe::new(&setup), opts, route, walk, ctx),
-    }
+    with_backend(&ScanProbe::new(&setup), opts, route, walk, ctx)
 }
 
 fn with_backend<P: Probe>(

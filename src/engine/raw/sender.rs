@@ -12,7 +12,7 @@ use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
 use crate::event::{Event, PortResult, PortState, Proto, Reason, unix_now};
 use crate::link::{FrameBatch, PacketTx};
-use crate::packet::probe::{Probe, ProbeKind};
+use crate::packet::probe::{Probe, Slot};
 use crate::ports::services::service_name;
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
@@ -180,8 +180,8 @@ impl<'a, P: Probe> Sender<'a, P> {
                     }
                 },
             };
-            let target = self.ctx.space.target(j);
-            let IpAddr::V4(dst) = target.ip() else {
+            let (ip, slot) = self.ctx.space.probe(j);
+            let IpAddr::V4(dst) = ip else {
                 // The engine refuses IPv6 targets before it starts; should one slip through,
                 // it is given up on rather than sent wrongly.
                 self.ctx.stats.done.fetch_add(1, Relaxed);
@@ -189,7 +189,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             };
             let crafted = self
                 .batch
-                .push_with(|out| self.probe.craft(out, dst, target.port(), sent_us));
+                .push_with(|out| self.probe.craft(out, dst, slot, sent_us));
             if !crafted {
                 self.resend.push_front((pos, j, attempt));
                 return;
@@ -247,8 +247,12 @@ impl<'a, P: Probe> Sender<'a, P> {
     /// asked; then it is claimed in the table, so an answer arriving even later is a
     /// duplicate rather than a second, contradicting report.
     fn give_up(&self, j: u64) {
-        if self.probe.kind() != ProbeKind::TcpSyn || !self.opts.listening {
-            return; // a silent host in a sweep is simply not up
+        let (ip, slot) = self.ctx.space.probe(j);
+        let Slot::Port(port) = slot else {
+            return; // a host silent to a ping is simply not reported up
+        };
+        if !self.opts.listening {
+            return;
         }
         if !self.opts.report_silent {
             self.ctx.stats.filtered.fetch_add(1, Relaxed);
@@ -258,17 +262,16 @@ impl<'a, P: Probe> Sender<'a, P> {
             return; // answered between the check and now: the capture thread reported it
         }
         self.ctx.stats.filtered.fetch_add(1, Relaxed);
-        let target = self.ctx.space.target(j);
         self.ctx.emit(Event::Port(PortResult {
-            ip: target.ip(),
-            port: target.port(),
+            ip,
+            port,
             proto: Proto::Tcp,
             state: PortState::Filtered,
             reason: Reason::NoResponse,
-            service: service_name(target.port(), Proto::Tcp).to_string(),
+            service: service_name(port, Proto::Tcp).to_string(),
             rtt_ms: None,
             ts: unix_now(),
-            hostname: self.ctx.names.get(&target.ip()).cloned(),
+            hostname: self.ctx.names.get(&ip).cloned(),
         }));
     }
 }

@@ -11,7 +11,7 @@ use crate::event::{Event, PortState, Reason, Stats};
 use crate::link::PacketRx;
 use crate::link::sim::{Behaviour, Faults, SimNet};
 use crate::packet::cookie::SourcePorts;
-use crate::packet::probe::{EchoProbe, Probe, ProbeSetup, SynProbe};
+use crate::packet::probe::{Probe, ProbeSetup, ScanProbe};
 use crate::packet::syn::EthernetAddrs;
 use crate::ports::PortList;
 use crate::space::TargetSpace;
@@ -50,13 +50,18 @@ fn expected_state(ip: Ipv4Addr, port: u16) -> PortState {
     }
 }
 
-fn space(ports: &[u16]) -> TargetSpace {
+fn space_with(ports: &[u16], echo: bool) -> TargetSpace {
     let net = "198.18.0.0/26".parse().unwrap();
-    TargetSpace::new(
+    TargetSpace::with_echo(
         RangeSet::from_ranges(vec![IpRange::from_net(net)]),
         PortList::new(ports.to_vec()),
+        echo,
     )
     .unwrap()
+}
+
+fn space(ports: &[u16]) -> TargetSpace {
+    space_with(ports, false)
 }
 
 fn options(retries: u32) -> RawOptions {
@@ -87,6 +92,8 @@ struct Setup {
     /// Raise the stop signal to this level at this (virtual) time.
     stop_at: Option<(Duration, StopLevel)>,
     resume: Option<CursorState>,
+    /// Ports to scan; empty for a sweep.
+    ports: Vec<u16>,
     echo: bool,
 }
 
@@ -98,6 +105,7 @@ impl Setup {
             opts: options(1),
             stop_at: None,
             resume: None,
+            ports: PORTS.to_vec(),
             echo: false,
         }
     }
@@ -105,7 +113,7 @@ impl Setup {
 
 /// Drives the engine's own step functions on a manual clock until the sender finishes.
 fn simulate(s: &Setup) -> Run {
-    let space = if s.echo { space(&[0]) } else { space(&PORTS) };
+    let space = space_with(&s.ports, s.echo);
     let mut net = SimNet::new(script, s.faults.clone(), Duration::from_millis(20), s.seed);
     let (src, dst) = net.macs();
     let setup = ProbeSetup {
@@ -128,11 +136,8 @@ fn simulate(s: &Setup) -> Run {
         stop: StopSignal::default(),
     };
     let cursor = Cursor::new(space.size(), s.seed, Shard::WHOLE, s.resume.clone());
-    let (state, counters, max_in_flight) = if s.echo {
-        drive(&EchoProbe::new(&setup), &ctx, &mut net, cursor, s)
-    } else {
-        drive(&SynProbe::new(&setup), &ctx, &mut net, cursor, s)
-    };
+    let (state, counters, max_in_flight) =
+        drive(&ScanProbe::new(&setup), &ctx, &mut net, cursor, s);
     drop(ctx);
     Run {
         events: rx.try_iter().collect(),
@@ -354,7 +359,7 @@ fn the_rate_holds_in_virtual_time_retries_included() {
 fn an_echo_sweep_finds_exactly_the_hosts_that_answer() {
     let mut s = Setup::new(17);
     s.echo = true;
-    s.faults.forged_per_probe = 0;
+    s.ports = Vec::new();
     let r = simulate(&s);
     let up: HashSet<IpAddr> = r
         .events
@@ -369,6 +374,36 @@ fn an_echo_sweep_finds_exactly_the_hosts_that_answer() {
         .collect();
     assert_eq!(up, want);
     assert_eq!(r.events.len(), 60, "no port events in a sweep");
+    assert_eq!(r.net.bad_probes, 0);
+}
+
+#[test]
+fn pings_alongside_ports_bring_up_hosts_whose_ports_are_all_silent() {
+    let mut s = Setup::new(18);
+    s.echo = true;
+    s.ports = vec![3389]; // silent everywhere
+    s.faults.forged_per_probe = 3;
+    let r = simulate(&s);
+    let up: HashSet<IpAddr> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Host(h) => Some(h.ip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        up.len(),
+        60,
+        "every host that answers pings, though no port answered"
+    );
+    let got = port_results(&r.events);
+    assert_eq!(
+        got.len(),
+        64,
+        "one (filtered) result per port target, none for the pings"
+    );
+    assert!(got.values().all(|(s, _)| *s == PortState::Filtered));
     assert_eq!(r.net.bad_probes, 0);
 }
 
