@@ -64,14 +64,12 @@ fn hosts_up(ndjson: &str) -> BTreeSet<IpAddr> {
     up
 }
 
-#[test]
-fn ping_sweep_finds_exactly_the_hosts_that_answer() {
-    let Some(lab) = lab("ping_sweep_finds_exactly_the_hosts_that_answer") else {
-        return;
-    };
-    let nd = tmp("sweep.ndjson");
-    let out = lab.scan(&[
-        "-sn",
+/// `-sn` over the lab's /24 (with `backend` options): exactly the 246 hosts that answer.
+fn sweep_is_exact(lab: &Lab, backend: &[&str], tag: &str) {
+    let nd = tmp(&format!("{tag}-sweep.ndjson"));
+    let mut args = vec!["-sn"];
+    args.extend(backend);
+    args.extend([
         "198.18.0.0/24",
         "--timeout",
         "300ms",
@@ -79,7 +77,7 @@ fn ping_sweep_finds_exactly_the_hosts_that_answer() {
         "-oD",
         nd.to_str().unwrap(),
     ]);
-    check_ok(&out);
+    check_ok(&lab.scan(&args));
     let truth = GroundTruth::load();
     let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
     assert_eq!(want.len(), 246);
@@ -89,6 +87,13 @@ fn ping_sweep_finds_exactly_the_hosts_that_answer() {
         !text.contains("\"type\":\"port\""),
         "a sweep reports hosts, not ports"
     );
+}
+
+#[test]
+fn ping_sweep_finds_exactly_the_hosts_that_answer() {
+    if let Some(lab) = lab("ping_sweep_finds_exactly_the_hosts_that_answer") {
+        sweep_is_exact(&lab, &[], "afpacket");
+    }
 }
 
 #[test]
@@ -119,24 +124,9 @@ fn pcap_backend_syn_slash24_top100_is_exact() {
 #[cfg(feature = "pcap")]
 #[test]
 fn pcap_backend_ping_sweep_is_exact() {
-    let Some(lab) = lab("pcap_backend_ping_sweep_is_exact") else {
-        return;
-    };
-    let nd = tmp("pcap-sweep.ndjson");
-    let out = lab.scan(&[
-        "-sn",
-        "--pcap",
-        "198.18.0.0/24",
-        "--timeout",
-        "300ms",
-        "-q",
-        "-oD",
-        nd.to_str().unwrap(),
-    ]);
-    check_ok(&out);
-    let truth = GroundTruth::load();
-    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
-    assert_eq!(hosts_up(&read(&nd)), want);
+    if let Some(lab) = lab("pcap_backend_ping_sweep_is_exact") {
+        sweep_is_exact(&lab, &["--pcap"], "pcap");
+    }
 }
 
 #[cfg(not(feature = "pcap"))]

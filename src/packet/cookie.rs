@@ -61,6 +61,14 @@ impl CookieKey {
 }
 
 impl SourcePorts {
+    /// The lowest and highest port, inclusive.
+    pub fn bounds(&self) -> (u16, u16) {
+        (
+            self.base,
+            self.base.saturating_add(self.count.saturating_sub(1)),
+        )
+    }
+
     /// (sequence number, source port) of a probe with this cookie.
     pub fn pick(&self, cookie: u64) -> (u32, u16) {
         let offset = ((cookie >> 32) % u64::from(self.count.max(1))) as u16;

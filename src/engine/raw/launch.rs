@@ -211,12 +211,11 @@ fn live<P: Probe>(
     use crate::link::bpf;
     use crate::link::ring::RingRequest;
     let ip_at = if plan.src_mac.is_some() { 14 } else { 0 };
-    let ports = opts.source_ports;
-    let hi = ports.base.saturating_add(ports.count.saturating_sub(1));
+    let (lo, hi) = opts.source_ports.bounds();
     let failed = |what: &'static str| {
         move |e: std::io::Error| Error::Link(format!("{what} socket on {}: {e}", plan.iface))
     };
-    let filter = bpf::reply_filter(ip_at, plan.src_ip, ports.base, hi);
+    let filter = bpf::reply_filter(ip_at, plan.src_ip, lo, hi);
     // 8 blocks of 1 MiB: room for ~60k replies (0.3 s at 200k/s) while the capture thread is
     // descheduled;
     // a block is handed over when full or after 5 ms, which bounds the added latency.
@@ -250,9 +249,8 @@ fn live_pcap<P: Probe>(
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
     use crate::link::pcap;
-    let ports = opts.source_ports;
-    let hi = ports.base.saturating_add(ports.count.saturating_sub(1));
-    let filter = pcap::filter_expression(plan.src_ip, ports.base, hi);
+    let (lo, hi) = opts.source_ports.bounds();
+    let filter = pcap::filter_expression(plan.src_ip, lo, hi);
     let link_err = |e: std::io::Error| Error::Link(e.to_string());
     let rx = pcap::open_rx(&plan.iface, &filter, plan.src_mac.is_some()).map_err(link_err)?;
     let txs = (0..opts.senders.max(1))

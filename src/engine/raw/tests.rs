@@ -195,6 +195,17 @@ fn drive<P: Probe>(
     panic!("the engine did not finish in 10M steps");
 }
 
+/// Hosts reported up (each once, checked).
+fn hosts_up(events: &[Event]) -> HashSet<IpAddr> {
+    let mut up = HashSet::new();
+    for e in events {
+        if let Event::Host(h) = e {
+            assert!(up.insert(h.ip), "{} reported up twice", h.ip);
+        }
+    }
+    up
+}
+
 fn port_results(events: &[Event]) -> HashMap<(IpAddr, u16), (PortState, Reason)> {
     let mut out = HashMap::new();
     for e in events {
@@ -243,16 +254,7 @@ fn a_clean_network_gives_exact_states_and_probes_only_the_silent_twice() {
         );
     }
     // Every host that answered for itself is up, once.
-    let up: Vec<IpAddr> = r
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Host(h) => Some(h.ip),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(up.len(), 60);
-    assert_eq!(up.iter().collect::<HashSet<_>>().len(), 60);
+    assert_eq!(hosts_up(&r.events).len(), 60);
     assert_eq!(r.state.pending, Vec::<u64>::new());
     assert!(r.state.next_position >= 64 * PORTS.len() as u64);
     let done = r.stats.done.load(std::sync::atomic::Ordering::Relaxed);
@@ -361,14 +363,12 @@ fn an_echo_sweep_finds_exactly_the_hosts_that_answer() {
     s.echo = true;
     s.ports = Vec::new();
     let r = simulate(&s);
-    let up: HashSet<IpAddr> = r
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Host(h) if h.reason == Reason::EchoReply => Some(h.ip),
-            _ => None,
-        })
-        .collect();
+    let up = hosts_up(&r.events);
+    assert!(
+        r.events
+            .iter()
+            .all(|e| !matches!(e, Event::Host(h) if h.reason != Reason::EchoReply))
+    );
     let want: HashSet<IpAddr> = (0..60u8)
         .map(|h| IpAddr::V4(Ipv4Addr::new(198, 18, 0, h)))
         .collect();
