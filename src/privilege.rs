@@ -38,6 +38,9 @@ pub enum ScanType {
     Ping,
 }
 
+/// The ports an unprivileged host sweep connects to.
+pub const TCP_PING_PORTS: [u16; 2] = [80, 443];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Raw,
@@ -71,12 +74,21 @@ pub fn choose_engine(
             engine: Engine::Raw,
             notice: None,
         }),
-        // Pinging without privileges (datagram ICMP sockets, TCP "pings") is not built yet:
-        // refuse rather than run a port scan nobody asked for.
-        Some(ScanType::Ping) => Err(
-            "-sn needs raw-socket privilege (CAP_NET_RAW); run as root or give the binary cap_net_raw"
+        Some(ScanType::Ping) if privileged_only => Err(
+            "--privileged-only: cannot send ICMP echo: no raw-socket privilege (CAP_NET_RAW)"
                 .into(),
         ),
+        // Without raw packets a host still shows itself by answering a TCP connect, open or
+        // refused: the sweep runs on the connect engine and says so.
+        Some(ScanType::Ping) => connect(Some(format!(
+            "{}; host discovery by TCP connect to ports {} (a host is up when one answers, open or refused)",
+            if raw_built {
+                "no raw-socket privilege (CAP_NET_RAW)"
+            } else {
+                "this build has no raw-packet engine"
+            },
+            TCP_PING_PORTS.map(|p| p.to_string()).join(" and ")
+        ))),
         // Nothing asked and nothing to offer: the connect scan is simply the scan.
         None if !raw_built && !privileged_only => connect(None),
         Some(ScanType::Syn) | None => {
@@ -136,8 +148,9 @@ mod tests {
             (None, root, false, true, None, false),
             (ping, root, true, false, Some(Raw), false),
             (ping, root, true, true, Some(Raw), false),
-            (ping, user, true, false, None, false),
-            (ping, root, false, false, None, false),
+            (ping, user, true, false, Some(Connect), true),
+            (ping, root, false, false, Some(Connect), true),
+            (ping, user, true, true, None, false),
         ];
         for (req, privilege, built, only, want, notice) in table {
             let got = choose_engine(req, privilege, built, only);
@@ -147,7 +160,6 @@ mod tests {
                     assert_eq!(c.engine, e, "{req:?} {privilege:?} {built} {only}");
                     assert_eq!(c.notice.is_some(), notice, "{req:?} {privilege:?}");
                 }
-                None if req == ping => assert!(got.unwrap_err().contains("-sn needs")),
                 None => assert!(got.unwrap_err().contains("--privileged-only")),
             }
         }

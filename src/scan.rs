@@ -13,7 +13,7 @@ use crate::link::setup::{LinkPlan, Overrides};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::{Dest, OutputConfig, OutputThread};
 use crate::ports::{PortList, parse_ports, presets};
-use crate::privilege::{Engine, Privilege, choose_engine};
+use crate::privilege::{Engine, Privilege, TCP_PING_PORTS, choose_engine};
 use crate::resume::{FORMAT, ResumePoint};
 use crate::space::TargetSpace;
 use crate::stop::{StopLevel, StopSignal};
@@ -95,8 +95,7 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
     let mut notices = t.notices;
     notices.extend(notice);
     let engine = avoid_loopback(&cli, &t.set, engine, &mut notices)?;
-    let echo = echo_slot(&cli, engine, &mut notices);
-    let space = TargetSpace::with_echo(t.set, ports, echo)?;
+    let space = build_space(&cli, t.set, ports, engine, &mut notices)?;
     let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
         route,
@@ -116,6 +115,22 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
 /// `-sn`: a space of no ports and an echo slot: just the hosts.
 fn is_sweep(cli: &Cli) -> bool {
     cli.scan_type == Some(ScanTypeArg::Ping)
+}
+
+/// The index space: the ports, plus the echo slot where pings are sent; a sweep without raw
+/// packets connects to `TCP_PING_PORTS` instead.
+fn build_space(
+    cli: &Cli,
+    set: RangeSet,
+    ports: PortList,
+    engine: Engine,
+    notices: &mut Vec<String>,
+) -> Result<TargetSpace> {
+    if is_sweep(cli) && engine == Engine::Connect {
+        return TargetSpace::new(set, PortList::new(TCP_PING_PORTS.to_vec()));
+    }
+    let echo = echo_slot(cli, engine, notices);
+    TargetSpace::with_echo(set, ports, echo)
 }
 
 /// Whether every host also gets an echo request: always in a sweep; with `--ping` (-PE) when
@@ -158,10 +173,14 @@ fn avoid_loopback(
         return Ok(engine);
     }
     let why = "raw packets cannot reach 127.0.0.0/8 (Linux drops them as martians)";
-    if is_sweep(cli) || cli.privileged_only {
+    if cli.privileged_only {
         return Err(Error::Refused(format!("{why}; use -sT for this machine")));
     }
-    notices.push(format!("{why}; using TCP connect scan"));
+    notices.push(if is_sweep(cli) {
+        format!("{why}; host discovery by TCP connect instead")
+    } else {
+        format!("{why}; using TCP connect scan")
+    });
     Ok(Engine::Connect)
 }
 
@@ -269,8 +288,7 @@ pub fn plan_resumed(
     let (engine, notice) = pick_engine(&cli, privilege)?;
     let mut notices: Vec<String> = notice.into_iter().collect();
     let engine = avoid_loopback(&cli, &set, engine, &mut notices)?;
-    let echo = echo_slot(&cli, engine, &mut notices);
-    let space = TargetSpace::with_echo(set, ports, echo)?;
+    let space = build_space(&cli, set, ports, engine, &mut notices)?;
     saved.check_fits(path, space.size())?;
     let route = plan_route(&cli, &space, engine, &mut notices)?;
     Ok(Plan {
@@ -435,6 +453,7 @@ fn run_engine(
                     .map_or_else(|| crate::limits::default_inflight(nofile), |n| n as usize),
                 per_host: cli.max_per_host,
                 rate: cli.rate,
+                hosts_only: is_sweep(cli),
             };
             let state = rt.block_on(connect::run(Arc::new(KernelConnector), cursor, ctx, &opts));
             Ok((state, None))
@@ -560,9 +579,10 @@ mod tests {
         let got = avoid_loopback(&cli(&["-sS", "x"]), &lo, Engine::Raw, &mut notes);
         assert_eq!(got.unwrap(), Engine::Connect);
         assert!(notes[0].contains("127.0.0.0/8"), "{notes:?}");
-        for refused in [&["-sn", "x"][..], &["-sS", "--privileged-only", "x"]] {
-            assert!(avoid_loopback(&cli(refused), &lo, Engine::Raw, &mut notes).is_err());
-        }
+        let sweep = avoid_loopback(&cli(&["-sn", "x"]), &lo, Engine::Raw, &mut notes);
+        assert_eq!(sweep.unwrap(), Engine::Connect);
+        let only = cli(&["-sS", "--privileged-only", "x"]);
+        assert!(avoid_loopback(&only, &lo, Engine::Raw, &mut notes).is_err());
         // A dry run sends nothing, so it may show loopback probes; other targets are untouched.
         let dry = avoid_loopback(&cli(&["--dry-run", "x"]), &lo, Engine::Raw, &mut notes);
         assert_eq!(dry.unwrap(), Engine::Raw);

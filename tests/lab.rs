@@ -112,14 +112,6 @@ fn running_out_of_file_descriptors_slows_down_but_stays_exact() {
     );
 }
 
-/// Runs as user `nobody` with no capabilities, as an unprivileged user would.
-const UNPRIVILEGED: &[&str] = &[
-    "setpriv",
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-];
-
 #[test]
 fn unprivileged_users_get_a_connect_scan_and_one_line_saying_so() {
     let Some(lab) = lab("unprivileged_users_get_a_connect_scan_and_one_line_saying_so") else {

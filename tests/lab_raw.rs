@@ -168,3 +168,42 @@ fn pings_alongside_a_port_scan_find_hosts_whose_ports_are_silent() {
     assert_eq!(hosts_up(&text), want);
     assert!(!text.contains("\"state\":\"open\""));
 }
+
+#[test]
+fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
+    let Some(lab) = lab("unprivileged_sweeps_find_the_same_hosts_by_tcp_connect") else {
+        return;
+    };
+    let nd = tmp("unprivileged-sweep.ndjson");
+    let args = [
+        "-sn",
+        "198.18.0.0/24",
+        "--timeout",
+        "300ms",
+        "-oD",
+        nd.to_str().unwrap(),
+    ];
+    let out = lab.command_under(UNPRIVILEGED, &args).output().unwrap();
+    check_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("by TCP connect"))
+        .collect();
+    assert_eq!(said.len(), 1, "one line says how hosts were found: {err}");
+    let truth = GroundTruth::load();
+    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
+    let text = read(&nd);
+    assert_eq!(hosts_up(&text), want);
+    assert!(
+        !text.contains("\"type\":\"port\""),
+        "a sweep reports hosts only"
+    );
+    // The table is one line per host up.
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        table.lines().filter(|l| l.contains("  up  ")).count(),
+        246,
+        "{table}"
+    );
+}

@@ -30,6 +30,8 @@ pub struct ConnectOptions {
     pub per_host: u32,
     /// Attempts per second; `None` = as fast as the window allows.
     pub rate: Option<u64>,
+    /// A host sweep: report hosts that answered, not the ports that were asked.
+    pub hosts_only: bool,
 }
 
 /// (position in the walk, index in the space, attempt number)
@@ -126,7 +128,7 @@ pub async fn run<C: Connector>(
                 shortage_streak = 0;
                 window = (window + 1).min(max_window);
                 gate.release(host);
-                report(ctx, &mut hosts_up, target, state, reason, measured);
+                report(ctx, &mut hosts_up, target, state, reason, measured, opts.hosts_only);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             _ = ctx.stop.changed_from(level) => {}
@@ -173,12 +175,15 @@ fn report(
     state: PortState,
     reason: Reason,
     rtt: Option<Duration>,
+    hosts_only: bool,
 ) {
     let ip = target.ip();
     let rtt_ms = rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3);
     let hostname = ctx.names.get(&ip).cloned();
     ctx.stats.done.fetch_add(1, Relaxed);
-    ctx.stats.count_state(state);
+    if !hosts_only {
+        ctx.stats.count_state(state);
+    }
     let ts = unix_now();
     // A host is up when it answered for itself (handshake or RST), not when a router did.
     if matches!(state, PortState::Open | PortState::Closed) && hosts_up.insert(ip) {
@@ -191,6 +196,9 @@ fn report(
             ts,
             hostname: hostname.clone(),
         }));
+    }
+    if hosts_only {
+        return;
     }
     ctx.emit(Event::Port(PortResult {
         ip,

@@ -112,6 +112,7 @@ fn opts() -> ConnectOptions {
         max_inflight: 64,
         per_host: 8,
         rate: None,
+        hosts_only: false,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The human table: by host, ports sorted, with service, state and RTT.
+//! The human table: by host, ports sorted, with service, state and RTT; a host sweep (hosts
+//! up, no ports) is one line per host.
 
 use super::Sink;
 use super::meta::{ScanMeta, Summary};
@@ -16,8 +17,24 @@ impl<W: Write> TableSink<W> {
 }
 
 impl<W: Write + Send> Sink for TableSink<W> {
-    fn finish(&mut self, store: &ResultStore, _meta: &ScanMeta, _s: &Summary) -> io::Result<()> {
+    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, _s: &Summary) -> io::Result<()> {
         let o = &mut self.out;
+        if meta.port_count == 0 {
+            for (ip, up) in store
+                .hosts
+                .iter()
+                .filter_map(|(ip, h)| Some((ip, h.up.as_ref()?)))
+            {
+                let name = up
+                    .hostname
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                let rtt = up.rtt_ms.map(|r| format!(" {r:.2} ms")).unwrap_or_default();
+                writeln!(o, "{ip}{name}  up  {}{rtt}", up.reason.as_str())?;
+            }
+            return o.flush();
+        }
         for (ip, host) in store.hosts.iter().filter(|(_, h)| !h.ports.is_empty()) {
             let name = host
                 .ports
