@@ -56,6 +56,8 @@ up() {
     for entry in $LAB_HOST_NAMES; do
       for addr in $(echo "${entry#*=}" | tr , ' '); do echo "$addr ${entry%%=*}"; done
     done; } > "/etc/netns/$s/hosts"
+  # Its resolver: the lab's DNS server in the target namespace (reverse DNS tests).
+  printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$LAB_TARGET_ADDR" > "/etc/netns/$s/resolv.conf"
   # AnyIP: every address of the prefix is local to the target namespace.
   ip -n "$t" route add local "$LAB_PREFIX" dev lo
   # Deterministic ICMP errors: no per-peer rate limit in the lab's target.
@@ -86,6 +88,8 @@ NFT
   # Its own stdio: a caller capturing ours must not wait for the listener to end.
   ip netns exec "$t" python3 "$here/lab_listen.py" "$spec" "$seconds" </dev/null >/dev/null 2>&1 &
   echo $! > "$piddir/$name.pid"
+  ip netns exec "$t" python3 "$here/lab_dns.py" "$seconds" "$LAB_PTR_NONE" </dev/null >/dev/null 2>&1 &
+  echo $! > "$piddir/$name.dns.pid"
   # Ready when every port that should accept does (the reset ports never will).
   local ready=""
   for p in $LAB_OPEN_PORTS; do ready+=" 0.0.0.0:$p"; done
@@ -105,10 +109,12 @@ PY
 
 down() {
   local name=$1 t="$1-t" s="$1-s"
-  if [ -f "$piddir/$name.pid" ]; then
-    kill "$(cat "$piddir/$name.pid")" 2>/dev/null || true
-    rm -f "$piddir/$name.pid"
-  fi
+  for f in "$piddir/$name.pid" "$piddir/$name.dns.pid"; do
+    if [ -f "$f" ]; then
+      kill "$(cat "$f")" 2>/dev/null || true
+      rm -f "$f"
+    fi
+  done
   ip netns del "$s" 2>/dev/null || true
   ip netns del "$t" 2>/dev/null || true
   rm -rf "/etc/netns/$s"

@@ -60,6 +60,12 @@ pub struct Cli {
     /// syn (-sS, default with privileges), connect (-sT) or ping (-sn: ICMP echo host sweep)
     #[arg(long = "scan-type", value_enum, value_name = "TYPE")]
     pub scan_type: Option<ScanTypeArg>,
+    /// Never look up host names (reverse DNS)
+    #[arg(short = 'n', long = "no-resolve", conflicts_with = "resolve_all")]
+    pub no_resolve: bool,
+    /// Look up the name of every target host, not only those that answered
+    #[arg(short = 'R', long = "resolve-all")]
+    pub resolve_all: bool,
     /// Raw scans: also send every host an ICMP echo request, in the same pass as the ports
     /// (hosts that answer are reported up even when every port is silent) [-PE]
     #[arg(long)]

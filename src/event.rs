@@ -92,11 +92,20 @@ pub struct HostResult {
     pub hostname: Option<String>,
 }
 
+/// A host's name from reverse DNS (PTR), found after the host answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameResult {
+    pub ip: IpAddr,
+    pub ptr: String,
+    pub ts: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
     Port(PortResult),
     Host(HostResult),
+    Name(NameResult),
 }
 
 impl Event {
@@ -104,6 +113,7 @@ impl Event {
         match self {
             Event::Port(p) => p.ip,
             Event::Host(h) => h.ip,
+            Event::Name(n) => n.ip,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod limits;
 pub mod link;
+pub mod names;
 pub mod output;
 pub mod packet;
 pub mod permutation;

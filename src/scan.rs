@@ -10,6 +10,7 @@ use crate::engine::raw::{RawOptions, Walk};
 use crate::error::{Error, Result};
 use crate::event::{Event, Stats, unix_now};
 use crate::link::setup::{LinkPlan, Overrides};
+use crate::names::{self, Mode as NameMode, NameStage};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::{Dest, OutputConfig, OutputThread};
 use crate::ports::{PortList, parse_ports, presets};
@@ -24,7 +25,25 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 use std::time::Instant;
+
+/// Reverse-DNS workers: lookups block in the system resolver, so several run at once.
+const NAME_WORKERS: usize = 16;
+/// After the scan, the longest wait for names still being looked up.
+const NAME_LINGER: Duration = Duration::from_secs(2);
+/// `-R` looks up every target host up to this many (a /12); beyond, use the default.
+const RESOLVE_ALL_LIMIT: u64 = 1 << 20;
+
+fn name_mode(cli: &Cli) -> NameMode {
+    if cli.no_resolve {
+        NameMode::Never
+    } else if cli.resolve_all {
+        NameMode::All
+    } else {
+        NameMode::Answered
+    }
+}
 
 /// Is there a raw-packet engine in this build? (Linux AF_PACKET; other systems need the pcap
 /// backend.)
@@ -91,6 +110,14 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
         (Some(p), None) => parse_ports(p, nmap)?,
         (None, None) => parse_ports("top1000", nmap)?,
     };
+    if cli.resolve_all && t.set.count() > u128::from(RESOLVE_ALL_LIMIT) {
+        return Err(Error::BadOption(
+            "-R",
+            format!(
+                "looks up every target, at most {RESOLVE_ALL_LIMIT} hosts; names of hosts that answer are looked up without it"
+            ),
+        ));
+    }
     let (engine, notice) = pick_engine(&cli, privilege)?;
     let mut notices = t.notices;
     notices.extend(notice);
@@ -367,8 +394,24 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
         progress_on_terminal: !cli.quiet && std::io::stderr().is_terminal(),
         append_ndjson: resumed,
     };
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, engine_rx) = crossbeam_channel::unbounded();
+    let (names_tx, rx) = crossbeam_channel::unbounded();
     let output = OutputThread::start(&out_cfg, meta, rx, stats.clone(), plan.carried.clone())?;
+    let names = NameStage::start(
+        name_mode(cli),
+        NAME_WORKERS,
+        names::system_lookup(),
+        if name_mode(cli) == NameMode::All {
+            (0..plan.space.hosts())
+                .map(|h| plan.space.host(h))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        engine_rx,
+        names_tx,
+        NAME_LINGER,
+    );
     let ctx = EngineContext {
         space: plan.space.clone(),
         names: plan.names.clone(),
@@ -379,6 +422,7 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
     let started = Instant::now();
     let (state, failure) = run_engine(&plan, cursor, &ctx)?;
     drop(ctx);
+    names.finish();
     // Complete means nothing is left to do, however the run ended: a stop that lands after
     // the last target finished leaves no resume point to save.
     let complete = state.pending.is_empty() && state.next_position >= plan.space.size();

@@ -207,3 +207,62 @@ fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
         "{table}"
     );
 }
+
+/// Names reported in an NDJSON file, by address.
+fn ptr_names(ndjson: &str) -> std::collections::BTreeMap<IpAddr, String> {
+    let mut names = std::collections::BTreeMap::new();
+    for line in ndjson.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("NDJSON line");
+        if v["type"] == "name" {
+            let ip: IpAddr = v["ip"].as_str().unwrap().parse().unwrap();
+            let name = v["ptr"].as_str().unwrap().to_string();
+            assert!(names.insert(ip, name).is_none(), "{ip} named twice");
+        }
+    }
+    names
+}
+
+/// What the scanner namespace's resolver says for a lab address: its hosts file first, then
+/// the lab's DNS server (scripts/lab.env).
+fn expected_ptr(ip: IpAddr) -> Option<String> {
+    let IpAddr::V4(a) = ip else { return None };
+    let [_, _, c, d] = a.octets();
+    match (c, d) {
+        (0, 7) | (0, 8) => Some("web.lab".into()),
+        (0, 9) => None,
+        _ => Some(format!("h{c}-{d}.lab")),
+    }
+}
+
+#[test]
+fn reverse_dns_names_the_hosts_that_answered_or_every_target_or_none() {
+    let Some(lab) = lab("reverse_dns_names_the_hosts_that_answered_or_every_target_or_none") else {
+        return;
+    };
+    let sweep = |extra: &[&str], tag: &str| {
+        let nd = tmp(&format!("rdns-{tag}.ndjson"));
+        let mut args = vec!["-sn", "198.18.0.0/24", "--timeout", "300ms", "-q"];
+        args.extend(extra);
+        args.extend(["-oD", nd.to_str().unwrap()]);
+        check_ok(&lab.scan(&args));
+        read(&nd)
+    };
+    let truth = GroundTruth::load();
+    let answered = sweep(&[], "default");
+    let want: std::collections::BTreeMap<IpAddr, String> = hosts_24()
+        .filter(|ip| !truth.is_silent(*ip))
+        .filter_map(|ip| Some((ip, expected_ptr(ip)?)))
+        .collect();
+    assert_eq!(want.len(), 245);
+    assert_eq!(ptr_names(&answered), want);
+
+    let all = sweep(&["-R"], "all");
+    let want_all: std::collections::BTreeMap<IpAddr, String> = hosts_24()
+        .filter_map(|ip| Some((ip, expected_ptr(ip)?)))
+        .collect();
+    assert_eq!(ptr_names(&all), want_all, "-R names the silent hosts too");
+
+    let none = sweep(&["-n"], "none");
+    assert!(ptr_names(&none).is_empty(), "-n looks nothing up");
+    assert_eq!(hosts_up(&none).len(), 246);
+}

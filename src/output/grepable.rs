@@ -26,11 +26,7 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
             meta.args.join(" ")
         )?;
         for (ip, host) in &store.hosts {
-            let name = host
-                .up
-                .as_ref()
-                .and_then(|h| h.hostname.as_deref())
-                .unwrap_or("");
+            let name = host.name().unwrap_or("");
             if host.up.is_some() {
                 writeln!(o, "Host: {ip} ({name})\tStatus: Up")?;
             }

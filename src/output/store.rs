@@ -1,7 +1,7 @@
 //! The results reported so far, by host and port: what the document sinks render at the end
 //! (and what a resume file carries over). Bounded by the results, not by the probes.
 
-use crate::event::{Event, HostResult, PortResult, PortState, Proto};
+use crate::event::{Event, HostResult, NameResult, PortResult, PortState, Proto};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -9,6 +9,19 @@ use std::net::IpAddr;
 pub struct HostEntry {
     pub up: Option<HostResult>,
     pub ports: PortMap,
+    /// The name reverse DNS gave.
+    pub ptr: Option<NameResult>,
+}
+
+impl HostEntry {
+    /// The name to show: the one the user gave, else reverse DNS's.
+    pub fn name(&self) -> Option<&str> {
+        self.up
+            .as_ref()
+            .and_then(|h| h.hostname.as_deref())
+            .or_else(|| self.ports.values().find_map(|p| p.hostname.as_deref()))
+            .or(self.ptr.as_ref().map(|n| n.ptr.as_str()))
+    }
 }
 
 /// A host's ports in (protocol, port) order. Most hosts have a handful: a B-tree allocates
@@ -104,6 +117,11 @@ impl ResultStore {
                 new
             }
             Event::Port(p) => entry.ports.insert(p),
+            Event::Name(n) => {
+                let new = entry.ptr.is_none();
+                entry.ptr.get_or_insert(n);
+                new
+            }
         }
     }
 
@@ -113,6 +131,7 @@ impl ResultStore {
             (None, _) => true,
             (Some(h), Event::Host(_)) => h.up.is_none(),
             (Some(h), Event::Port(p)) => !h.ports.contains(p.proto, p.port),
+            (Some(h), Event::Name(_)) => h.ptr.is_none(),
         }
     }
 
@@ -122,6 +141,7 @@ impl ResultStore {
             h.up.iter()
                 .cloned()
                 .map(Event::Host)
+                .chain(h.ptr.iter().cloned().map(Event::Name))
                 .chain(h.ports.values().cloned().map(Event::Port))
         })
     }

@@ -36,12 +36,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
             return o.flush();
         }
         for (ip, host) in store.hosts.iter().filter(|(_, h)| !h.ports.is_empty()) {
-            let name = host
-                .ports
-                .values()
-                .find_map(|p| p.hostname.as_deref())
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default();
+            let name = host.name().map(|n| format!(" ({n})")).unwrap_or_default();
             writeln!(o, "{ip}{name}")?;
             writeln!(
                 o,

@@ -50,16 +50,22 @@ impl<W: Write + Send> Sink for XmlSink<W> {
                 "ipv6"
             };
             writeln!(o, r#"<address addr="{ip}" addrtype="{family}"/>"#)?;
-            let name = status
+            let user = status
                 .and_then(|h| h.hostname.as_deref())
                 .or_else(|| host.ports.values().find_map(|p| p.hostname.as_deref()));
-            match name {
-                Some(n) => writeln!(
-                    o,
-                    r#"<hostnames><hostname name="{}" type="user"/></hostnames>"#,
-                    escape(n)
-                )?,
-                None => writeln!(o, "<hostnames/>")?,
+            let names: Vec<String> = user
+                .map(|n| format!(r#"<hostname name="{}" type="user"/>"#, escape(n)))
+                .into_iter()
+                .chain(
+                    host.ptr
+                        .as_ref()
+                        .map(|n| format!(r#"<hostname name="{}" type="PTR"/>"#, escape(&n.ptr))),
+                )
+                .collect();
+            if names.is_empty() {
+                writeln!(o, "<hostnames/>")?;
+            } else {
+                writeln!(o, "<hostnames>{}</hostnames>", names.concat())?;
             }
             writeln!(o, "<ports>")?;
             for p in host.ports.values() {
