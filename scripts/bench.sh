@@ -78,7 +78,7 @@ row "----" "----------" "----" "--------" "-----"
 
 expected=$(expected_open 198.18.0.7 $(seq 1 65535))
 measure "synsweep -sT 1 host x 65535" "grep -c '\"state\":\"open\"' $work/s1.ndjson" -- \
-  "$bin" -sT 198.18.0.7 -p- -q -oD "$work/s1.ndjson"
+  "$bin" -n -sT 198.18.0.7 -p- -q -oD "$work/s1.ndjson"
 if command -v nmap >/dev/null; then
   measure "nmap -sT -T5 -Pn -n 1 host x 65535" "grep -o '/open/' $work/n1.gnmap | wc -l" -- \
     nmap -sT -T5 -Pn -n -p- 198.18.0.7 -oG "$work/n1.gnmap"
@@ -86,7 +86,7 @@ fi
 
 expected=$(expected_open 198.18.0.0/24 $ports100)
 measure "synsweep -sT /24 x top-100" "grep -c '\"state\":\"open\"' $work/s2.ndjson" -- \
-  "$bin" -sT 198.18.0.0/24 -p top100 -q -oD "$work/s2.ndjson"
+  "$bin" -n -sT 198.18.0.0/24 -p top100 -q -oD "$work/s2.ndjson"
 if command -v nmap >/dev/null; then
   measure "nmap -sT -T5 -Pn -n /24 x top-100" "grep -o '/open/' $work/n2.gnmap | wc -l" -- \
     nmap -sT -T5 -Pn -n --top-ports 100 198.18.0.0/24 -oG "$work/n2.gnmap"
@@ -125,9 +125,9 @@ raw_table() {
   rrow "----" "------" "--------" "----" "--------" "-------" "-----"
   local p5=22,25,80,443,3389
   rmeasure "synsweep -sS /16 x 5 (--retries 0)" synsweep "$work/r1.nd" 198.18.0.0/16 $p5 -- \
-    "$bin" -sS 198.18.0.0/16 -p $p5 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r1.nd"
+    "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r1.nd"
   rmeasure "synsweep -sS /16 x 5 (default --retries 1)" synsweep "$work/r2.nd" 198.18.0.0/16 $p5 -- \
-    "$bin" -sS 198.18.0.0/16 -p $p5 --rate 10000000 --wait 1s -q -oD "$work/r2.nd"
+    "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 --wait 1s -q -oD "$work/r2.nd"
   if command -v masscan >/dev/null; then
     rmeasure "masscan /16 x 5" masscan "$work/m1.json" 198.18.0.0/16 $p5 -- \
       "${mas[@]}" 198.18.0.0/16 -p $p5 -oJ "$work/m1.json"
@@ -139,13 +139,13 @@ raw_table() {
   local p1000
   p1000=$(seq -s, 1 1000)
   rmeasure "synsweep -sS /20 x 1-1000 (--retries 0)" synsweep "$work/r3.nd" 198.18.0.0/20 "$p1000" -- \
-    "$bin" -sS 198.18.0.0/20 -p 1-1000 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r3.nd"
+    "$bin" -n -sS 198.18.0.0/20 -p 1-1000 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r3.nd"
   if command -v masscan >/dev/null; then
     rmeasure "masscan /20 x 1-1000" masscan "$work/m3.json" 198.18.0.0/20 "$p1000" -- \
       "${mas[@]}" 198.18.0.0/20 -p 1-1000 -oJ "$work/m3.json"
   fi
   rmeasure "synsweep -sn /16 (ICMP echo)" synsweep "$work/r4.nd" 198.18.0.0/16 ping -- \
-    "$bin" -sn 198.18.0.0/16 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r4.nd"
+    "$bin" -n -sn 198.18.0.0/16 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r4.nd"
   : >"$work/no-blocklist" # zmap's default blocklist covers 198.18.0.0/15, the lab's block
   if command -v zmap >/dev/null; then
     rmeasure "zmap -M icmp_echoscan /16" zmap "$work/z4.csv" 198.18.0.0/16 ping -- \
@@ -157,9 +157,9 @@ raw_table() {
   local pl=22,25,80,443,8080
   "$here/lab.sh" loss "$lab" 1
   rmeasure "synsweep -sS /16 x 5, 1% loss, --retries 0" synsweep "$work/r5.nd" 198.18.0.0/16 $pl -- \
-    "$bin" -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r5.nd"
+    "$bin" -n -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 0 --wait 1s -q -oD "$work/r5.nd"
   rmeasure "synsweep -sS /16 x 5, 1% loss, --retries 1" synsweep "$work/r6.nd" 198.18.0.0/16 $pl -- \
-    "$bin" -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 1 --wait 1s -q -oD "$work/r6.nd"
+    "$bin" -n -sS 198.18.0.0/16 -p $pl --rate 10000000 --retries 1 --wait 1s -q -oD "$work/r6.nd"
   "$here/lab.sh" loss "$lab" 0
   echo
   echo "generator alone (synsweep bench: craft into no device, one sender thread):"
