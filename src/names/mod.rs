@@ -25,9 +25,16 @@ pub enum Mode {
 /// Resolves one address to a name, or None (blocking; run on the workers).
 pub type Lookup = Arc<dyn Fn(IpAddr) -> Option<String> + Send + Sync>;
 
-/// The system resolver (getnameinfo with NI_NAMEREQD: no numeric fallbacks).
+/// The system resolver (getnameinfo with NI_NAMEREQD: no numeric fallbacks). Not
+/// `dns_lookup::lookup_addr`: on every failure it calls `res_init()`, which is not thread-safe;
+/// sixteen workers failing at once (out of descriptors) crashed the process.
 pub fn system_lookup() -> Lookup {
-    Arc::new(|ip| dns_lookup::lookup_addr(&ip).ok())
+    Arc::new(|ip| {
+        let flags = libc::NI_NAMEREQD | libc::NI_NUMERICSERV;
+        dns_lookup::getnameinfo(&std::net::SocketAddr::new(ip, 0), flags)
+            .ok()
+            .map(|(host, _)| host)
+    })
 }
 
 pub struct NameStage {
