@@ -10,7 +10,8 @@ use crate::engine::raw::{RawOptions, Walk};
 use crate::error::{Error, Result};
 use crate::event::{Event, Stats, unix_now};
 use crate::link::setup::{LinkPlan, Overrides};
-use crate::names::{self, Mode as NameMode, NameStage};
+use crate::names::cache::NameCache;
+use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::{Dest, OutputConfig, OutputThread};
 use crate::ports::{PortList, parse_ports, presets};
@@ -397,20 +398,27 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
     let output = OutputThread::start(&out_cfg, meta, rx, stats.clone(), plan.carried.clone())?;
+    let mode = name_mode(cli);
     let names = NameStage::start(
-        name_mode(cli),
-        NAME_WORKERS,
-        names::system_lookup(),
-        if name_mode(cli) == NameMode::All {
-            (0..plan.space.hosts())
-                .map(|h| plan.space.host(h))
-                .collect()
-        } else {
-            Vec::new()
+        StageConfig {
+            mode,
+            workers: NAME_WORKERS,
+            lookup: names::system_lookup(),
+            all_hosts: if mode == NameMode::All {
+                (0..plan.space.hosts())
+                    .map(|h| plan.space.host(h))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            linger: NAME_LINGER,
+            cache: NameCache::load(
+                names::cache::default_path().filter(|_| mode != NameMode::Never),
+                unix_now() as u64,
+            ),
         },
         engine_rx,
         names_tx,
-        NAME_LINGER,
     );
     let ctx = EngineContext {
         space: plan.space.clone(),

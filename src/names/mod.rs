@@ -4,7 +4,10 @@
 //! dead resolver therefore never slows the scan: at the end the stage waits at most `linger`
 //! for lookups still out, then lets the output finish without them.
 
+pub mod cache;
+
 use crate::event::{Event, NameResult, unix_now};
+use cache::NameCache;
 use crossbeam_channel::{Receiver, Sender, select};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -41,17 +44,29 @@ pub struct NameStage {
     handle: JoinHandle<()>,
 }
 
+/// How the stage looks names up.
+pub struct StageConfig {
+    pub mode: Mode,
+    pub workers: usize,
+    pub lookup: Lookup,
+    /// What `-R` looks up.
+    pub all_hosts: Vec<IpAddr>,
+    /// After the input ends, the longest wait for lookups still out.
+    pub linger: Duration,
+    pub cache: NameCache,
+}
+
 impl NameStage {
-    /// Forwards `input` to `output`, adding name events. `all_hosts` is what `-R` looks up.
-    pub fn start(
-        mode: Mode,
-        workers: usize,
-        lookup: Lookup,
-        all_hosts: Vec<IpAddr>,
-        input: Receiver<Event>,
-        output: Sender<Event>,
-        linger: Duration,
-    ) -> NameStage {
+    /// Forwards `input` to `output`, adding name events.
+    pub fn start(config: StageConfig, input: Receiver<Event>, output: Sender<Event>) -> NameStage {
+        let StageConfig {
+            mode,
+            workers,
+            lookup,
+            all_hosts,
+            linger,
+            mut cache,
+        } = config;
         let handle = std::thread::spawn(move || {
             if mode == Mode::Never {
                 for e in input {
@@ -60,39 +75,54 @@ impl NameStage {
                 return;
             }
             let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<IpAddr>();
-            let (names_tx, names_rx) = crossbeam_channel::unbounded::<Option<NameResult>>();
+            let (names_tx, names_rx) = crossbeam_channel::unbounded::<(IpAddr, Option<String>)>();
             for _ in 0..workers.max(1) {
                 let (jobs, names, lookup) = (jobs_rx.clone(), names_tx.clone(), lookup.clone());
                 // Detached: a worker stuck in the resolver past `linger` is left behind and
                 // ends with the process; its late answer goes nowhere.
                 std::thread::spawn(move || {
                     for ip in jobs {
-                        let found = lookup(ip).map(|ptr| NameResult {
-                            ip,
-                            ptr,
-                            ts: unix_now(),
-                        });
-                        if names.send(found).is_err() {
+                        if names.send((ip, lookup(ip))).is_err() {
                             return;
                         }
                     }
                 });
             }
             drop(names_tx);
+            let now = || unix_now() as u64;
+            let send_name = |ip: IpAddr, ptr: String| {
+                let _ = output.send(Event::Name(NameResult {
+                    ip,
+                    ptr,
+                    ts: unix_now(),
+                }));
+            };
             let mut asked: HashSet<IpAddr> = HashSet::new();
-            let mut ask = |ip: IpAddr| {
-                if asked.insert(ip) {
-                    let _ = jobs_tx.send(ip);
+            // Known from an earlier scan: answered at once; else asked of the resolver.
+            let mut ask = |ip: IpAddr, cache: &NameCache| {
+                if !asked.insert(ip) {
+                    return;
+                }
+                match cache.get(ip) {
+                    Some(known) => {
+                        if let Some(n) = known {
+                            send_name(ip, n.to_string());
+                        }
+                    }
+                    None => {
+                        let _ = jobs_tx.send(ip);
+                    }
                 }
             };
             if mode == Mode::All {
-                all_hosts.into_iter().for_each(&mut ask);
+                for ip in all_hosts {
+                    ask(ip, &cache);
+                }
             }
-            let mut answered = 0usize;
-            let deliver = |n: Option<NameResult>, answered: &mut usize| {
-                *answered += 1;
-                if let Some(n) = n {
-                    let _ = output.send(Event::Name(n));
+            let deliver = |(ip, name): (IpAddr, Option<String>), cache: &mut NameCache| {
+                cache.put(ip, name.clone(), now());
+                if let Some(n) = name {
+                    send_name(ip, n);
                 }
             };
             loop {
@@ -100,27 +130,25 @@ impl NameStage {
                     recv(input) -> e => match e {
                         Ok(e) => {
                             if let Event::Host(h) = &e {
-                                ask(h.ip);
+                                ask(h.ip, &cache);
                             }
                             let _ = output.send(e);
                         }
                         Err(_) => break,
                     },
-                    recv(names_rx) -> n => if let Ok(n) = n { deliver(n, &mut answered) },
+                    recv(names_rx) -> n => if let Ok(n) = n { deliver(n, &mut cache) },
                 }
             }
             drop(jobs_tx);
-            let total = asked.len();
             let deadline = Instant::now() + linger;
-            while answered < total {
-                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                    break;
-                };
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
                 match names_rx.recv_timeout(left) {
-                    Ok(n) => deliver(n, &mut answered),
+                    Ok(n) => deliver(n, &mut cache),
                     Err(_) => break,
                 }
             }
+            // Best effort: a cache that cannot be written costs the next scan some lookups.
+            let _ = cache.save();
         });
         NameStage { handle }
     }
@@ -154,18 +182,20 @@ mod tests {
         lookup: Lookup,
         events: Vec<Event>,
         all: Vec<IpAddr>,
+        cache_path: Option<std::path::PathBuf>,
     ) -> (Vec<Event>, Duration) {
         let (in_tx, in_rx) = crossbeam_channel::unbounded();
         let (out_tx, out_rx) = crossbeam_channel::unbounded();
-        let stage = NameStage::start(
+        let cache = NameCache::load(cache_path, unix_now() as u64);
+        let config = StageConfig {
             mode,
-            4,
+            workers: 4,
             lookup,
-            all,
-            in_rx,
-            out_tx,
-            Duration::from_millis(300),
-        );
+            all_hosts: all,
+            linger: Duration::from_millis(300),
+            cache,
+        };
+        let stage = NameStage::start(config, in_rx, out_tx);
         for e in events {
             in_tx.send(e).unwrap();
         }
@@ -198,21 +228,61 @@ mod tests {
     #[test]
     fn hosts_that_answered_get_their_names_once_and_events_pass_through() {
         let events = vec![host("198.18.0.1"), host("198.18.0.3"), host("198.18.0.1")];
-        let (out, _) = run(Mode::Answered, table(), events, vec![]);
+        let (out, _) = run(Mode::Answered, table(), events, vec![], None);
         assert_eq!(
             out.iter().filter(|e| matches!(e, Event::Host(_))).count(),
             3
         );
         assert_eq!(names(&out), vec![("198.18.0.1".into(), "one.lab".into())]);
-        let (out, _) = run(Mode::Never, table(), vec![host("198.18.0.1")], vec![]);
+        let (out, _) = run(Mode::Never, table(), vec![host("198.18.0.1")], vec![], None);
         assert_eq!(out.len(), 1, "-n: no lookups");
     }
 
     #[test]
     fn all_mode_looks_up_every_target() {
         let all = vec!["198.18.0.1".parse().unwrap(), "198.18.0.2".parse().unwrap()];
-        let (out, _) = run(Mode::All, table(), vec![], all);
+        let (out, _) = run(Mode::All, table(), vec![], all, None);
         assert_eq!(names(&out).len(), 2);
+    }
+
+    #[test]
+    fn a_second_scan_asks_the_resolver_nothing_the_first_learned() {
+        let dir = std::env::temp_dir().join(format!("synsweep-stage-{}", std::process::id()));
+        let path = dir.join("names.tsv");
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counting = |asked: Arc<std::sync::atomic::AtomicUsize>| -> Lookup {
+            Arc::new(move |ip| {
+                asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                table()(ip)
+            })
+        };
+        let events = || vec![host("198.18.0.1"), host("198.18.0.3")];
+        let (first, _) = run(
+            Mode::Answered,
+            counting(asked.clone()),
+            events(),
+            vec![],
+            Some(path.clone()),
+        );
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let (second, _) = run(
+            Mode::Answered,
+            counting(asked.clone()),
+            events(),
+            vec![],
+            Some(path),
+        );
+        assert_eq!(
+            asked.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "all from the cache"
+        );
+        assert_eq!(names(&first), names(&second));
+        assert_eq!(
+            names(&second),
+            vec![("198.18.0.1".into(), "one.lab".into())]
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
@@ -221,7 +291,13 @@ mod tests {
             std::thread::sleep(Duration::from_secs(3600));
             None
         });
-        let (out, took) = run(Mode::Answered, stuck, vec![host("198.18.0.1")], vec![]);
+        let (out, took) = run(
+            Mode::Answered,
+            stuck,
+            vec![host("198.18.0.1")],
+            vec![],
+            None,
+        );
         assert_eq!(out.len(), 1, "the host event went through at once");
         // Not a timing test: a stage that waited for the resolver would take an hour.
         assert!(took < Duration::from_secs(60), "waited {took:?}");

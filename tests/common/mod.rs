@@ -81,7 +81,9 @@ impl Lab {
         c.args(["netns", "exec", &format!("{}-s", self.name)])
             .args(wrapper)
             .arg(BIN)
-            .args(args);
+            .args(args)
+            // The reverse-DNS cache of this lab's scans, never the user's own.
+            .env("XDG_CACHE_HOME", tmp(&format!("cache-{}", self.name)));
         c
     }
 
