@@ -5,6 +5,7 @@
 #                           well-known entries.
 #   data/top-tcp-ports.txt  the 1000 TCP ports most often found open, most frequent first, from
 #                           nmap's frequency table (port numbers only).
+#   data/top-udp-ports.txt  the same for UDP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 services=${SERVICES:-/etc/services}
@@ -13,4 +14,6 @@ awk '!/^#/ && NF >= 2 { split($2, pp, "/"); if (pp[2] == "tcp" || pp[2] == "udp"
   "$services" | sort -t$'\t' -k1,1n -k2,2 -u > data/services.tsv
 awk '!/^#/ { split($2, pp, "/"); if (pp[2] == "tcp") print $3 "\t" pp[1] }' "$nmap_services" \
   | sort -t$'\t' -k1,1gr -k2,2n | awk -F"\t" 'NR <= 1000 { print $2 }' > data/top-tcp-ports.txt
-wc -l data/services.tsv data/top-tcp-ports.txt
+awk '!/^#/ { split($2, pp, "/"); if (pp[2] == "udp") print $3 "\t" pp[1] }' "$nmap_services" \
+  | sort -t$'\t' -k1,1gr -k2,2n | awk -F"\t" 'NR <= 1000 { print $2 }' > data/top-udp-ports.txt
+wc -l data/services.tsv data/top-tcp-ports.txt data/top-udp-ports.txt

@@ -12,6 +12,8 @@
 #   scripts/lab.sh run NAME CMD...   run CMD in the scanner namespace
 #   scripts/lab.sh probes NAME       SYNs and echo requests the target received (and reset)
 #   scripts/lab.sh loss NAME PCT     drop PCT% of the target's replies at random (0 = none)
+#   scripts/lab.sh icmp-limit NAME on|off  the target's ICMP error rate limit: on = Linux's
+#                                    default global limit (1000/s, burst 50); off = none
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.env
@@ -60,8 +62,8 @@ up() {
   printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$LAB_TARGET_ADDR" > "/etc/netns/$s/resolv.conf"
   # AnyIP: every address of the prefix is local to the target namespace.
   ip -n "$t" route add local "$LAB_PREFIX" dev lo
-  # Deterministic ICMP errors: no per-peer rate limit in the lab's target.
-  ip netns exec "$t" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000
+  # Deterministic ICMP errors: no rate limit in the lab's target (see icmp_limit below).
+  icmp_limit "$name" off
   # Many half-open connections at once must not look like a SYN flood.
   ip netns exec "$t" sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=65535 net.core.somaxconn=65535
   local silent_first=${LAB_SILENT_HOSTS%-*} silent_last=${LAB_SILENT_HOSTS#*-}
@@ -73,11 +75,14 @@ table inet lab {
     type filter hook input priority 0; policy accept;
     tcp flags & (syn | ack) == syn counter name probes
     icmp type echo-request counter name probes
+    ip daddr $LAB_PREFIX meta l4proto udp counter name probes
     ip daddr $LAB_WATCHED counter name watched
     ip daddr $silent_first-$silent_last drop
     tcp dport { $(echo "$LAB_DROP_PORTS" | tr ' ' ,) } drop
     tcp dport { $(echo "$LAB_PROHIBIT_PORTS" | tr ' ' ,) } reject with icmp type admin-prohibited
     tcp dport { $(echo "$LAB_RESET_PORTS" | tr ' ' ,) } reject with tcp reset
+    udp dport { $(echo "$LAB_UDP_DROP" | tr ' ' ,) } drop
+    udp dport { $(echo "$LAB_UDP_PROHIBIT" | tr ' ' ,) } reject with icmp type admin-prohibited
   }
 }
 NFT
@@ -88,18 +93,22 @@ NFT
   # Its own stdio: a caller capturing ours must not wait for the listener to end.
   ip netns exec "$t" python3 "$here/lab_listen.py" "$spec" "$seconds" </dev/null >/dev/null 2>&1 &
   echo $! > "$piddir/$name.pid"
-  ip netns exec "$t" python3 "$here/lab_dns.py" "$seconds" "$LAB_PTR_NONE" </dev/null >/dev/null 2>&1 &
+  ip netns exec "$t" python3 "$here/lab_dns.py" "$seconds" "$LAB_PTR_NONE" "$LAB_TARGET_ADDR" </dev/null >/dev/null 2>&1 &
   echo $! > "$piddir/$name.dns.pid"
+  ip netns exec "$t" python3 "$here/lab_udp.py" "$seconds" "$LAB_UDP_OPEN" "$LAB_UDP_FORGED" </dev/null >/dev/null 2>&1 &
+  echo $! > "$piddir/$name.udp.pid"
   # Ready when every port that should accept does (the reset ports never will).
   local ready=""
   for p in $LAB_OPEN_PORTS; do ready+=" 0.0.0.0:$p"; done
   ready+=" $LAB_HOST_OPEN"
   for _ in $(seq 50); do
-    if ip netns exec "$t" python3 - "$ready" <<'PY' 2>/dev/null; then return 0; fi
+    if ip netns exec "$t" python3 - "$ready" "$LAB_UDP_OPEN" <<'PY' 2>/dev/null; then return 0; fi
 import socket, sys
 for item in sys.argv[1].split():
     a, p = item.rsplit(":", 1)
     socket.create_connection(("127.0.0.1" if a == "0.0.0.0" else a, int(p)), timeout=1).close()
+bound = {int(l.split()[1].split(":")[1], 16) for l in open("/proc/net/udp").readlines()[1:]}
+sys.exit(0 if all(int(p) in bound for p in sys.argv[2].split()) else 1)
 PY
     sleep 0.1
   done
@@ -109,7 +118,7 @@ PY
 
 down() {
   local name=$1 t="$1-t" s="$1-s"
-  for f in "$piddir/$name.pid" "$piddir/$name.dns.pid"; do
+  for f in "$piddir/$name.pid" "$piddir/$name.dns.pid" "$piddir/$name.udp.pid"; do
     if [ -f "$f" ]; then
       kill "$(cat "$f")" 2>/dev/null || true
       rm -f "$f"
@@ -141,12 +150,30 @@ table inet lab_loss {
 NFT
 }
 
+# icmp-limit NAME on|off. Linux limits ICMP errors twice: globally (icmp_msgs_per_sec 1000,
+# burst 50) and per destination (icmp_ratelimit: 6 at once, then 1/s to each peer). The lab's
+# target is one kernel answering for every address, so a per-peer limit would be one bucket
+# for the whole prefix, where a real network has one per host: "on" keeps it off and restores
+# the global default, which bounds the whole prefix as one busy host would be bounded.
+icmp_limit() {
+  local t="$1-t"
+  # "off" clears the rate mask rather than raising the limits: the global limiter's credit
+  # only shrinks to a lowered burst as it is spent, so a lab that once had a huge burst would
+  # answer its next million errors unlimited after "on".
+  case "$2" in
+    on) ip netns exec "$t" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=6168 net.ipv4.icmp_msgs_per_sec=1000 net.ipv4.icmp_msgs_burst=50 ;;
+    off) ip netns exec "$t" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 ;;
+    *) echo "lab.sh: icmp-limit takes on or off" >&2; exit 2 ;;
+  esac
+}
+
 case "${1:-}" in
   deps) deps ;;
   up) up "${2:?NAME}" "${3:-900}" ;;
   down) down "${2:?NAME}" ;;
   probes) probes "${2:?NAME}" ;;
   loss) loss "${2:?NAME}" "${3:?PCT}" ;;
+  icmp-limit) icmp_limit "${2:?NAME}" "${3:?on|off}" ;;
   run) name=${2:?NAME}; shift 2; exec ip netns exec "$name-s" "$@" ;;
-  *) sed -n "2,16p" "$0" >&2; exit 2 ;;
+  *) sed -n "2,18p" "$0" >&2; exit 2 ;;
 esac

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """The lab's DNS server (UDP/53 in the target namespace), for reverse-DNS tests.
 
-    lab_dns.py SECONDS NONE
+    lab_dns.py SECONDS NONE [ADDR]
 
 Answers PTR queries for 198.18.C.D with hC-D.lab (NXDOMAIN for the addresses in NONE, a
-space-separated list, and for anything else); other queries get NOTIMP. Exits after SECONDS."""
+space-separated list, and for anything else); other queries get NOTIMP. Listens on ADDR (the
+resolver address; lab_udp.py serves port 53 of every other address). Exits after SECONDS."""
 import socket, struct, sys, time
 
 seconds, none = float(sys.argv[1]), set(sys.argv[2].split())
+addr = sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 53))
+# Beside lab_udp.py's wildcard socket on the same port: the kernel prefers this exact one.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 53))
 s.settimeout(0.5)
 end = time.monotonic() + seconds
 

@@ -20,6 +20,9 @@ pub enum ScanTypeArg {
     /// Host discovery only: ICMP echo (-sn; raw packets)
     #[value(alias = "n")]
     Ping,
+    /// UDP with protocol payloads (-sU; raw packets, else connected sockets)
+    #[value(alias = "U")]
+    Udp,
 }
 
 impl From<ScanTypeArg> for ScanType {
@@ -28,6 +31,7 @@ impl From<ScanTypeArg> for ScanType {
             ScanTypeArg::Syn => ScanType::Syn,
             ScanTypeArg::Connect => ScanType::Connect,
             ScanTypeArg::Ping => ScanType::Ping,
+            ScanTypeArg::Udp => ScanType::Udp,
         }
     }
 }
@@ -57,7 +61,8 @@ pub struct Cli {
     /// The N ports most often found open
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
-    /// syn (-sS, default with privileges), connect (-sT) or ping (-sn: ICMP echo host sweep)
+    /// syn (-sS, default with privileges), connect (-sT), udp (-sU) or ping (-sn: ICMP echo
+    /// host sweep)
     #[arg(long = "scan-type", value_enum, value_name = "TYPE")]
     pub scan_type: Option<ScanTypeArg>,
     /// Never look up host names (reverse DNS)
@@ -349,6 +354,10 @@ mod tests {
         assert_eq!(
             parse(&["-sn", "x"]).unwrap().scan_type,
             Some(ScanTypeArg::Ping)
+        );
+        assert_eq!(
+            parse(&["-sU", "x"]).unwrap().scan_type,
+            Some(ScanTypeArg::Udp)
         );
         // Only the first word is the subcommand: a target named bench stays a target.
         assert!(!parse(&["-sT", "bench"]).unwrap().offline);

@@ -13,6 +13,10 @@ pub enum PortState {
     Open,
     Closed,
     Filtered,
+    /// UDP: silent after every attempt. A UDP service need not answer a probe it does not
+    /// understand, so silence cannot tell an open port from a filtered one.
+    #[serde(rename = "open|filtered")]
+    OpenFiltered,
 }
 
 impl PortState {
@@ -21,6 +25,7 @@ impl PortState {
             PortState::Open => "open",
             PortState::Closed => "closed",
             PortState::Filtered => "filtered",
+            PortState::OpenFiltered => "open|filtered",
         }
     }
 }
@@ -41,6 +46,8 @@ pub enum Reason {
     HostProhibited,
     AdminProhibited,
     EchoReply,
+    /// A UDP datagram answered ours.
+    UdpResponse,
 }
 
 impl Reason {
@@ -58,6 +65,7 @@ impl Reason {
             Reason::HostProhibited => "host-prohibited",
             Reason::AdminProhibited => "admin-prohibited",
             Reason::EchoReply => "echo-reply",
+            Reason::UdpResponse => "udp-response",
         }
     }
 }
@@ -151,7 +159,8 @@ impl Stats {
         match s {
             PortState::Open => &self.open,
             PortState::Closed => &self.closed,
-            PortState::Filtered => &self.filtered,
+            // Counted with the filtered: both are "no answer" in the summary's figures.
+            PortState::Filtered | PortState::OpenFiltered => &self.filtered,
         }
         .fetch_add(1, Relaxed);
     }

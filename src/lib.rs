@@ -19,5 +19,6 @@ pub mod scan;
 pub mod space;
 pub mod stop;
 pub mod targets;
+pub mod udp;
 
 pub use error::{Error, Result};

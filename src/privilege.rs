@@ -36,6 +36,8 @@ pub enum ScanType {
     Connect,
     /// `-sn`: host discovery by ICMP echo through the raw engine.
     Ping,
+    /// `-sU`: UDP with protocol payloads, through the raw engine or connected sockets.
+    Udp,
 }
 
 /// The ports an unprivileged host sweep connects to.
@@ -91,6 +93,24 @@ pub fn choose_engine(
         ))),
         // Nothing asked and nothing to offer: the connect scan is simply the scan.
         None if !raw_built && !privileged_only => connect(None),
+        Some(ScanType::Udp) if raw_built && privilege.raw_packets => Ok(EngineChoice {
+            engine: Engine::Raw,
+            notice: None,
+        }),
+        Some(ScanType::Udp) if privileged_only => Err(
+            "--privileged-only: cannot send raw UDP probes: no raw-socket privilege (CAP_NET_RAW)"
+                .into(),
+        ),
+        // A connected UDP socket hears the target's ICMP port unreachable as ECONNREFUSED:
+        // the same three states, one socket per probe.
+        Some(ScanType::Udp) => connect(Some(format!(
+            "{}; UDP scan through connected sockets",
+            if raw_built {
+                "no raw-socket privilege (CAP_NET_RAW)"
+            } else {
+                "this build has no raw-packet engine"
+            }
+        ))),
         Some(ScanType::Syn) | None => {
             let why = if !raw_built {
                 "this build has no raw-packet engine"
@@ -129,6 +149,7 @@ mod tests {
         let syn = Some(ScanType::Syn);
         let tcp = Some(ScanType::Connect);
         let ping = Some(ScanType::Ping);
+        let udp = Some(ScanType::Udp);
         // (requested, privilege, raw built, privileged-only) -> engine, or None for refusal
         let table = [
             (tcp, root, true, false, Some(Connect), false),
@@ -151,6 +172,10 @@ mod tests {
             (ping, user, true, false, Some(Connect), true),
             (ping, root, false, false, Some(Connect), true),
             (ping, user, true, true, None, false),
+            (udp, root, true, false, Some(Raw), false),
+            (udp, user, true, false, Some(Connect), true),
+            (udp, root, false, false, Some(Connect), true),
+            (udp, user, true, true, None, false),
         ];
         for (req, privilege, built, only, want, notice) in table {
             let got = choose_engine(req, privilege, built, only);

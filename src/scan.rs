@@ -7,8 +7,9 @@ use crate::engine::connect::{self, ConnectOptions};
 use crate::engine::connector::KernelConnector;
 use crate::engine::raw::launch::{self, Backend, LaunchOptions};
 use crate::engine::raw::{RawOptions, Walk};
+use crate::engine::udp_connector::UdpConnector;
 use crate::error::{Error, Result};
-use crate::event::{Event, Stats, unix_now};
+use crate::event::{Event, Proto, Stats, unix_now};
 use crate::link::setup::{LinkPlan, Overrides};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
@@ -107,9 +108,9 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
             }
             PortList::new(Vec::new())
         }
-        (_, Some(n)) => PortList::new(presets::top_tcp_ports(n, nmap)?),
-        (Some(p), None) => parse_ports(p, nmap)?,
-        (None, None) => parse_ports("top1000", nmap)?,
+        (_, Some(n)) => PortList::new(presets::top_ports(n, proto(&cli), nmap)?),
+        (Some(p), None) => parse_ports(p, proto(&cli), nmap)?,
+        (None, None) => parse_ports("top1000", proto(&cli), nmap)?,
     };
     if cli.resolve_all && t.set.count() > u128::from(RESOLVE_ALL_LIMIT) {
         return Err(Error::BadOption(
@@ -140,6 +141,15 @@ pub fn plan(cli: Cli, argv: Vec<String>, privilege: Privilege) -> Result<Plan> {
     })
 }
 
+/// The transport the scan's ports are probed over.
+fn proto(cli: &Cli) -> Proto {
+    if cli.scan_type == Some(ScanTypeArg::Udp) {
+        Proto::Udp
+    } else {
+        Proto::Tcp
+    }
+}
+
 /// `-sn`: a space of no ports and an echo slot: just the hosts.
 fn is_sweep(cli: &Cli) -> bool {
     cli.scan_type == Some(ScanTypeArg::Ping)
@@ -158,7 +168,7 @@ fn build_space(
         return TargetSpace::new(set, PortList::new(TCP_PING_PORTS.to_vec()));
     }
     let echo = echo_slot(cli, engine, notices);
-    TargetSpace::with_echo(set, ports, echo)
+    Ok(TargetSpace::with_echo(set, ports, echo)?.with_proto(proto(cli)))
 }
 
 /// Whether every host also gets an echo request: always in a sweep; with `--ping` (-PE) when
@@ -206,6 +216,8 @@ fn avoid_loopback(
     }
     notices.push(if is_sweep(cli) {
         format!("{why}; host discovery by TCP connect instead")
+    } else if proto(cli) == Proto::Udp {
+        format!("{why}; using connected UDP sockets")
     } else {
         format!("{why}; using TCP connect scan")
     });
@@ -310,7 +322,7 @@ pub fn plan_resumed(
     let ports = if is_sweep(&cli) {
         PortList::new(Vec::new())
     } else {
-        parse_ports(&saved.ports, Path::new("/nonexistent"))?
+        parse_ports(&saved.ports, proto(&cli), Path::new("/nonexistent"))?
     };
     let set = RangeSet::from_ranges(ranges);
     let (engine, notice) = pick_engine(&cli, privilege)?;
@@ -367,6 +379,7 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
             .collect(),
         start: unix_now(),
         scan_type: match plan.engine {
+            _ if proto(cli) == Proto::Udp => "udp",
             Engine::Raw if is_sweep(cli) => "ping",
             Engine::Raw => "syn",
             Engine::Connect => "connect",
@@ -507,7 +520,11 @@ fn run_engine(
                 rate: cli.rate,
                 hosts_only: is_sweep(cli),
             };
-            let state = rt.block_on(connect::run(Arc::new(KernelConnector), cursor, ctx, &opts));
+            let state = if plan.space.proto() == Proto::Udp {
+                rt.block_on(connect::run(Arc::new(UdpConnector), cursor, ctx, &opts))
+            } else {
+                rt.block_on(connect::run(Arc::new(KernelConnector), cursor, ctx, &opts))
+            };
             Ok((state, None))
         }
         Engine::Raw => {

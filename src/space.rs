@@ -6,6 +6,7 @@
 //! binary search over the ranges' cumulative sizes: O(log ranges), no per-address memory.
 
 use crate::error::{Error, Result};
+use crate::event::Proto;
 use crate::ports::PortList;
 use crate::targets::range::RangeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -18,6 +19,8 @@ pub struct TargetSpace {
     hosts: u64,
     ports: PortList,
     echo: bool,
+    /// The transport the port slots are probed over (one per scan).
+    proto: Proto,
     size: u64,
 }
 
@@ -59,8 +62,19 @@ impl TargetSpace {
             hosts,
             ports,
             echo,
+            proto: Proto::Tcp,
             size,
         })
+    }
+
+    /// The same space with its ports probed over `proto`.
+    pub fn with_proto(mut self, proto: Proto) -> TargetSpace {
+        self.proto = proto;
+        self
+    }
+
+    pub fn proto(&self) -> Proto {
+        self.proto
     }
 
     pub fn size(&self) -> u64 {

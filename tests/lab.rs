@@ -23,6 +23,16 @@ fn one_host_all_ports_connect_scan_is_exact() {
     }
 }
 
+/// Without privileges, -sU runs on connected UDP sockets: the same exact states.
+#[test]
+fn unprivileged_udp_scan_is_exact() {
+    if let Some(lab) = lab("unprivileged_udp_scan_is_exact") {
+        let doc =
+            udp_slash24_top20_is_exact(&lab, UNPRIVILEGED, &["--timeout", "500ms"], "connect");
+        assert_eq!(doc["scan"]["scan_type"], "udp");
+    }
+}
+
 #[test]
 fn connect_shards_split_the_scan_exactly() {
     if let Some(lab) = lab("connect_shards_split_the_scan_exactly") {

@@ -51,6 +51,50 @@ fn syn_scans_never_probe_excluded_targets() {
     }
 }
 
+#[test]
+fn udp_slash24_top20_is_exact_and_rejects_forged_answers() {
+    if let Some(lab) = lab("udp_slash24_top20_is_exact_and_rejects_forged_answers") {
+        udp_slash24_top20_is_exact(&lab, &[], &["--timeout", "500ms"], "raw");
+    }
+}
+
+/// With the target's ICMP errors limited as Linux limits them by default (1000/s, burst 50),
+/// a scan under that rate, with retries for what the limit still swallows, is exact.
+#[test]
+fn udp_is_exact_under_the_targets_icmp_rate_limit() {
+    if let Some(lab) = lab("udp_is_exact_under_the_targets_icmp_rate_limit") {
+        lab.icmp_limit(true);
+        let args = ["--rate", "900", "--retries", "2", "--timeout", "500ms"];
+        udp_slash24_top20_is_exact(&lab, &[], &args, "limited");
+        // The premise: the limit bites. One fast pass learns only part of the 2,706 closed
+        // ports (the target sends at most ~1,000 port unreachables a second).
+        let js = tmp("udp-limited-fast.json");
+        let fast = [
+            "-sU",
+            "198.18.0.0/24",
+            "--top-ports",
+            "20",
+            "--rate",
+            "20000",
+            "--retries",
+            "0",
+            "--timeout",
+            "300ms",
+            "-n",
+            "-q",
+            "-oJ",
+            js.to_str().unwrap(),
+        ];
+        check_ok(&lab.scan(&fast));
+        let doc: serde_json::Value = serde_json::from_str(&read(&js)).unwrap();
+        let closed = doc["stats"]["closed"].as_u64().unwrap();
+        assert!(
+            closed < 2706,
+            "the ICMP limit did not bite: {closed} closed"
+        );
+    }
+}
+
 /// Hosts reported up in an NDJSON file, each once.
 fn hosts_up(ndjson: &str) -> BTreeSet<IpAddr> {
     let mut up = BTreeSet::new();

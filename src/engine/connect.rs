@@ -57,6 +57,7 @@ pub async fn run<C: Connector>(
     let mut shortage_streak = 0u32;
     let mut exhausted = false;
     let mut rtt = RttEstimator::new(opts.timeout);
+    let udp = ctx.space.proto() == Proto::Udp;
 
     loop {
         let level = ctx.stop.level();
@@ -117,7 +118,10 @@ pub async fn run<C: Connector>(
                         gate.retry(host, (pos, idx, attempt + 1));
                         continue;
                     }
+                    // Silent TCP is a filter; silent UDP may be a service that ignored us.
+                    Attempt::Silent if udp => (PortState::OpenFiltered, Reason::NoResponse, None),
                     Attempt::Silent => (PortState::Filtered, Reason::NoResponse, None),
+                    Attempt::Open { rtt } if udp => (PortState::Open, Reason::UdpResponse, Some(rtt)),
                     Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, Some(rtt)),
                     Attempt::Closed { reason, rtt } => (PortState::Closed, reason, Some(rtt)),
                     Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, Some(rtt)),
@@ -200,13 +204,14 @@ fn report(
     if hosts_only {
         return;
     }
+    let proto = ctx.space.proto();
     ctx.emit(Event::Port(PortResult {
         ip,
         port: target.port(),
-        proto: Proto::Tcp,
+        proto,
         state,
         reason,
-        service: service_name(target.port(), Proto::Tcp).to_string(),
+        service: service_name(target.port(), proto).to_string(),
         rtt_ms,
         ts,
         hostname,

@@ -8,6 +8,7 @@ pub mod raw;
 pub mod rtt;
 #[cfg(test)]
 mod tests;
+pub mod udp_connector;
 
 use crate::event::{Event, Stats};
 use crate::space::TargetSpace;

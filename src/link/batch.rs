@@ -1,8 +1,9 @@
 //! A batch of frames in one flat buffer: the sender crafts into it and the link sends it with
 //! one system call. Fixed slots (no allocation per packet; the buffer is made once).
 
-/// Room for any probe we craft (Ethernet + IPv4 + TCP with options, or a UDP payload).
-pub const SLOT: usize = 256;
+/// Room for any probe we craft: Ethernet + IPv4 + UDP + the largest UDP payload (512 bytes);
+/// a multiple of 64 so every slot starts on its own cache line.
+pub const SLOT: usize = 640;
 
 pub struct FrameBatch {
     buf: Vec<u8>,

@@ -1,5 +1,6 @@
 //! The kernel-side filter for the capture socket (classic BPF): only IPv4 packets to our
-//! address that are TCP to our source-port range (unfragmented) or ICMP reach user space. The
+//! address that are TCP or UDP to our source-port range (unfragmented) or ICMP reach user
+//! space. The
 //! scanner's own probes go to the targets, so they never match — a capture ring that also
 //! fills with our own outgoing frames is a known way to lose replies at high rates.
 
@@ -30,7 +31,7 @@ const fn op(code: u16, jt: u8, jf: u8, k: u32) -> SockFilter {
 }
 
 /// The filter for frames whose IP header starts at `ip_at` (14 on Ethernet, 0 on bare-IP
-/// links), addressed to `us`, TCP to `[port_lo, port_hi]` or ICMP.
+/// links), addressed to `us`, TCP or UDP to `[port_lo, port_hi]`, or ICMP.
 pub fn reply_filter(
     ip_at: u32,
     us: std::net::Ipv4Addr,
@@ -41,26 +42,27 @@ pub fn reply_filter(
     if ip_at >= 14 {
         // Ethernet: the EtherType must be IPv4.
         prog.push(op(LD_H_ABS, 0, 0, ip_at - 2));
-        prog.push(op(JEQ_K, 0, 12, 0x0800)); // -> drop
+        prog.push(op(JEQ_K, 0, 13, 0x0800)); // -> drop
     } else {
         // Bare IP: the version nibble must be 4.
         prog.push(op(LD_B_ABS, 0, 0, ip_at));
-        prog.push(op(JSET_K, 12, 0, 0x20)); // version 4 is 0100; 6 is 0110 -> drop
+        prog.push(op(JSET_K, 13, 0, 0x20)); // version 4 is 0100; 6 is 0110 -> drop
     }
     prog.extend([
         op(LD_W_ABS, 0, 0, ip_at + 16),      // destination address
-        op(JEQ_K, 0, 10, u32::from(us)),     // not us -> drop
+        op(JEQ_K, 0, 11, u32::from(us)),     // not us -> drop
         op(LD_B_ABS, 0, 0, ip_at + 9),       // protocol
-        op(JEQ_K, 7, 0, 1),                  // ICMP -> accept
-        op(JEQ_K, 0, 7, 6),                  // not TCP -> drop
+        op(JEQ_K, 8, 0, 1),                  // ICMP -> accept
+        op(JEQ_K, 1, 0, 6),                  // TCP -> its port
+        op(JEQ_K, 0, 7, 17),                 // not UDP either -> drop
         op(LD_H_ABS, 0, 0, ip_at + 6),       // flags + fragment offset
         op(JSET_K, 5, 0, 0x1fff),            // a later fragment -> drop
         op(LDX_B_MSH, 0, 0, ip_at),          // X = IP header length
-        op(LD_H_IND, 0, 0, ip_at + 2),       // TCP destination port
+        op(LD_H_IND, 0, 0, ip_at + 2),       // TCP or UDP destination port
         op(JGE_K, 0, 2, u32::from(port_lo)), // below the range -> drop
     ]);
-    // Jumps skip that many instructions; laid out as: 0-1 link check, 2-11 above,
-    // 12 upper port check, 13 accept, 14 drop (the interpreter test below runs them).
+    // Jumps skip that many instructions; laid out as: 0-1 link check, 2-12 above,
+    // 13 upper port check, 14 accept, 15 drop (the interpreter test below runs them).
     prog.push(op(JGT_K, 1, 0, u32::from(port_hi))); // above the range -> drop
     prog.push(op(RET_K, 0, 0, 0x0004_0000)); // accept (whole packet)
     prog.push(op(RET_K, 0, 0, 0)); // drop
@@ -168,7 +170,13 @@ mod tests {
                 !pass(&frame(ipv4([198, 18, 0, 7], 6, 0, 40000))),
                 "our own probe (to a target)"
             );
-            assert!(!pass(&frame(ipv4(us, 17, 0, 40000))), "UDP");
+            assert!(pass(&frame(ipv4(us, 17, 0, 40500))), "UDP to our range");
+            assert!(!pass(&frame(ipv4(us, 17, 0, 53))), "UDP to another port");
+            assert!(
+                !pass(&frame(ipv4(us, 17, 0x0020, 40500))),
+                "a later UDP fragment"
+            );
+            assert!(!pass(&frame(ipv4(us, 47, 0, 40000))), "GRE");
             assert!(
                 !pass(&frame(ipv4(us, 6, 0x0010, 40000))),
                 "a later fragment"

@@ -16,7 +16,7 @@ fn to_io(what: &str, iface: &str) -> impl Fn(pcap::Error) -> io::Error {
 /// The reply filter of `bpf::reply_filter` in pcap syntax.
 pub fn filter_expression(us: Ipv4Addr, port_lo: u16, port_hi: u16) -> String {
     format!(
-        "ip dst {us} and ((tcp dst portrange {port_lo}-{port_hi} and ip[6:2] & 0x1fff = 0) or icmp)"
+        "ip dst {us} and (((tcp or udp) and dst portrange {port_lo}-{port_hi} and ip[6:2] & 0x1fff = 0) or icmp)"
     )
 }
 
@@ -137,7 +137,7 @@ mod tests {
     fn the_filter_says_what_the_bpf_program_does() {
         assert_eq!(
             filter_expression(Ipv4Addr::new(198, 19, 0, 1), 61000, 61999),
-            "ip dst 198.19.0.1 and ((tcp dst portrange 61000-61999 and ip[6:2] & 0x1fff = 0) or icmp)"
+            "ip dst 198.19.0.1 and (((tcp or udp) and dst portrange 61000-61999 and ip[6:2] & 0x1fff = 0) or icmp)"
         );
     }
 }

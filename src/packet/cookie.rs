@@ -60,6 +60,19 @@ impl CookieKey {
     }
 }
 
+impl CookieKey {
+    /// The cookie of a UDP probe to `them:their_port`: its own domain, so a TCP and a UDP
+    /// probe to the same port never share a source port and id by construction.
+    pub fn udp_cookie_v4(&self, them: Ipv4Addr, their_port: u16, us: Ipv4Addr) -> u64 {
+        let mut h = SipHasher24::new_with_keys(self.k0, self.k1);
+        h.write(b"udp");
+        h.write(&them.octets());
+        h.write_u16(their_port);
+        h.write(&us.octets());
+        h.finish()
+    }
+}
+
 impl SourcePorts {
     /// The lowest and highest port, inclusive.
     pub fn bounds(&self) -> (u16, u16) {

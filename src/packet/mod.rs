@@ -6,3 +6,4 @@ pub mod echo;
 pub mod probe;
 pub mod reply;
 pub mod syn;
+pub mod udp;

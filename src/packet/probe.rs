@@ -7,6 +7,8 @@ use super::cookie::{CookieKey, SourcePorts};
 use super::echo::{EchoFields, EchoTemplate};
 use super::reply::{LinkKind, Validator, Verdict};
 use super::syn::{EthernetAddrs, SynFields, SynTemplate};
+use super::udp::{UdpFields, UdpTemplate};
+use crate::event::Proto;
 pub use crate::space::Slot;
 use std::net::Ipv4Addr;
 
@@ -26,6 +28,8 @@ pub struct ProbeSetup {
     pub eth: Option<EthernetAddrs>,
     pub ttl: u8,
     pub source_ports: SourcePorts,
+    /// What the port slots are probed with: SYN (TCP) or a datagram (UDP).
+    pub proto: Proto,
 }
 
 impl ProbeSetup {
@@ -45,10 +49,12 @@ impl ProbeSetup {
     }
 }
 
-/// TCP SYN to ports and ICMP echo to hosts, one template each, one cookie key, one validator
-/// (which tells SYN-ACKs, RSTs, ICMP errors and echo replies apart).
+/// TCP SYN or UDP to ports and ICMP echo to hosts, one template each, one cookie key, one
+/// validator (which tells SYN-ACKs, RSTs, UDP answers, ICMP errors and echo replies apart).
 pub struct ScanProbe {
     syn: SynTemplate,
+    udp: UdpTemplate,
+    proto: Proto,
     echo: EchoTemplate,
     validator: Validator,
     link: LinkKind,
@@ -58,6 +64,8 @@ impl ScanProbe {
     pub fn new(s: &ProbeSetup) -> ScanProbe {
         ScanProbe {
             syn: SynTemplate::new_v4(s.src, s.eth, s.ttl),
+            udp: UdpTemplate::new_v4(s.src, s.eth, s.ttl),
+            proto: s.proto,
             echo: EchoTemplate::new_v4(s.src, s.eth, s.ttl),
             validator: s.validator(),
             link: s.link(),
@@ -70,6 +78,17 @@ impl Probe for ScanProbe {
     fn craft(&self, out: &mut [u8], dst: Ipv4Addr, slot: Slot, sent_us: u32) -> Option<usize> {
         let v = &self.validator;
         match slot {
+            Slot::Port(port) if self.proto == Proto::Udp => {
+                let cookie = v.key.udp_cookie_v4(dst, port, v.us);
+                let f = UdpFields {
+                    dst,
+                    dport: port,
+                    sport: v.ports.pick(cookie).1,
+                    ip_id: (cookie >> 16) as u16,
+                    cookie,
+                };
+                self.udp.craft(out, &f)
+            }
             Slot::Port(port) => {
                 let cookie = v.key.cookie_v4(dst, port, v.us);
                 let (seq, sport) = v.ports.pick(cookie);

@@ -5,6 +5,8 @@
 
 use super::cookie::{CookieKey, SourcePorts};
 use super::echo::EchoFields;
+use crate::event::Proto;
+use crate::udp::{Check, check_reply};
 use etherparse::{
     Icmpv4Type, IpNumber, Ipv4HeaderSlice, NetSlice, SlicedPacket, TcpOptionElement, TransportSlice,
 };
@@ -35,9 +37,13 @@ pub enum Verdict {
     Unreachable {
         ip: Ipv4Addr,
         port: u16,
+        /// The quoted probe's transport.
+        proto: Proto,
         code: u8,
         from: Ipv4Addr,
     },
+    /// A UDP datagram answering our probe: the port is open.
+    UdpOpen { ip: Ipv4Addr, port: u16, ttl: u8 },
     /// An ICMP echo reply to our echo request: the host is up.
     Echo {
         ip: Ipv4Addr,
@@ -121,6 +127,24 @@ impl Validator {
                     Verdict::Unrelated
                 }
             }
+            Some(TransportSlice::Udp(udp)) => {
+                let (our_port, their_port) = (udp.destination_port(), udp.source_port());
+                if !self.ours(our_port) {
+                    return Verdict::Unrelated;
+                }
+                let cookie = self.key.udp_cookie_v4(them, their_port, self.us);
+                if self.ports.pick(cookie).1 != our_port {
+                    return Verdict::Forged;
+                }
+                match check_reply(their_port, cookie, udp.payload()) {
+                    Check::Forged => Verdict::Forged,
+                    Check::Proven | Check::PortOnly => Verdict::UdpOpen {
+                        ip: them,
+                        port: their_port,
+                        ttl,
+                    },
+                }
+            }
             Some(TransportSlice::Icmpv4(icmp)) => match icmp.icmp_type() {
                 Icmpv4Type::DestinationUnreachable(u) => {
                     self.quoted(icmp.payload(), u.code_u8(), them)
@@ -150,30 +174,47 @@ impl Validator {
         }
     }
 
-    /// The probe quoted inside an ICMP error: its IPv4 header and at least 8 bytes of TCP.
+    /// The probe quoted inside an ICMP error: its IPv4 header and at least 8 bytes of TCP or
+    /// UDP (RFC 792). A TCP probe proves itself by its sequence number; a UDP probe, which has
+    /// none, by its source port and the IP id, both chosen by the cookie.
     fn quoted(&self, payload: &[u8], code: u8, from: Ipv4Addr) -> Verdict {
         let Ok(q) = Ipv4HeaderSlice::from_slice(payload) else {
             return Verdict::Malformed;
         };
-        if q.source_addr() != self.us || q.protocol() != IpNumber::TCP {
+        let proto = match q.protocol() {
+            IpNumber::TCP => Proto::Tcp,
+            IpNumber::UDP => Proto::Udp,
+            _ => return Verdict::Unrelated,
+        };
+        if q.source_addr() != self.us {
             return Verdict::Unrelated;
         }
-        let Some(tcp) = payload.get(q.slice().len()..q.slice().len() + 8) else {
+        let Some(head) = payload.get(q.slice().len()..q.slice().len() + 8) else {
             return Verdict::Malformed;
         };
-        let our_port = u16::from_be_bytes([tcp[0], tcp[1]]);
-        let their_port = u16::from_be_bytes([tcp[2], tcp[3]]);
-        let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
+        let our_port = u16::from_be_bytes([head[0], head[1]]);
+        let their_port = u16::from_be_bytes([head[2], head[3]]);
         let them = q.destination_addr();
         if !self.ours(our_port) {
             return Verdict::Unrelated;
         }
-        if !self.proves(them, their_port, our_port, seq) {
+        let proven = match proto {
+            Proto::Tcp => {
+                let seq = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+                self.proves(them, their_port, our_port, seq)
+            }
+            Proto::Udp => {
+                let cookie = self.key.udp_cookie_v4(them, their_port, self.us);
+                self.ports.pick(cookie).1 == our_port && q.identification() == (cookie >> 16) as u16
+            }
+        };
+        if !proven {
             return Verdict::Forged;
         }
         Verdict::Unreachable {
             ip: them,
             port: their_port,
+            proto,
             code,
             from,
         }
@@ -307,6 +348,7 @@ mod tests {
             Verdict::Unreachable {
                 ip: THEM,
                 port: 8443,
+                proto: Proto::Tcp,
                 code: 13,
                 from: Ipv4Addr::new(198, 18, 255, 254)
             }
@@ -367,6 +409,101 @@ mod tests {
         // Our own outgoing probe is not an answer.
         let (frame, ..) = probe(&v, 22);
         assert_eq!(v.classify(&frame, LinkKind::Ethernet), Verdict::Unrelated);
+    }
+
+    /// The UDP probe we would send to THEM:port (frame from the real template).
+    fn udp_probe(v: &Validator, port: u16) -> (Vec<u8>, u16, u64) {
+        use super::super::udp::{UdpFields, UdpTemplate};
+        let cookie = v.key.udp_cookie_v4(THEM, port, US);
+        let sport = v.ports.pick(cookie).1;
+        let eth = EthernetAddrs {
+            src: MAC_US,
+            dst: MAC_GW,
+        };
+        let t = UdpTemplate::new_v4(US, Some(eth), 64);
+        let mut buf = vec![0u8; 640];
+        let f = UdpFields {
+            dst: THEM,
+            dport: port,
+            sport,
+            ip_id: (cookie >> 16) as u16,
+            cookie,
+        };
+        let n = t.craft(&mut buf, &f).unwrap();
+        buf.truncate(n);
+        (buf, sport, cookie)
+    }
+
+    fn udp_answer(port: u16, sport: u16, payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2(MAC_GW, MAC_US)
+            .ipv4(THEM.octets(), US.octets(), 61)
+            .udp(port, sport);
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn udp_answers_prove_themselves_by_port_and_payload_id() {
+        let v = validator(7);
+        let (frame, sport, _) = udp_probe(&v, 123);
+        // An NTP server copies our transmit timestamp into its origin timestamp.
+        let mut ntp = vec![0x24u8; 48];
+        ntp[24..32].copy_from_slice(&frame[frame.len() - 8..]);
+        let open = Verdict::UdpOpen {
+            ip: THEM,
+            port: 123,
+            ttl: 61,
+        };
+        assert_eq!(
+            v.classify(&udp_answer(123, sport, &ntp), LinkKind::Ethernet),
+            open
+        );
+        ntp[31] ^= 1;
+        assert_eq!(
+            v.classify(&udp_answer(123, sport, &ntp), LinkKind::Ethernet),
+            Verdict::Forged,
+            "origin timestamp off by a bit"
+        );
+        // A port without a protocol is proven by the source port alone.
+        let (_, sport9, _) = udp_probe(&v, 9);
+        let other = if sport9 == 40000 { 40001 } else { 40000 };
+        assert!(matches!(
+            v.classify(&udp_answer(9, sport9, b"x"), LinkKind::Ethernet),
+            Verdict::UdpOpen { port: 9, .. }
+        ));
+        assert_eq!(
+            v.classify(&udp_answer(9, other, b"x"), LinkKind::Ethernet),
+            Verdict::Forged
+        );
+        assert_eq!(
+            v.classify(&udp_answer(9, 53, b"x"), LinkKind::Ethernet),
+            Verdict::Unrelated,
+            "not our port range"
+        );
+    }
+
+    #[test]
+    fn port_unreachables_for_udp_must_quote_our_ip_id() {
+        let v = validator(8);
+        let (frame, ..) = udp_probe(&v, 161);
+        let quoted = &frame[ETH_LEN..ETH_LEN + 28];
+        assert_eq!(
+            v.classify(&unreachable(quoted, 3), LinkKind::Ethernet),
+            Verdict::Unreachable {
+                ip: THEM,
+                port: 161,
+                proto: Proto::Udp,
+                code: 3,
+                from: Ipv4Addr::new(198, 18, 255, 254)
+            }
+        );
+        let mut forged = quoted.to_vec();
+        forged[5] ^= 1; // the IP id
+        assert_eq!(
+            v.classify(&unreachable(&forged, 3), LinkKind::Ethernet),
+            Verdict::Forged
+        );
     }
 
     proptest! {

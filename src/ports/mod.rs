@@ -5,6 +5,7 @@ pub mod presets;
 pub mod services;
 
 use crate::error::{Error, Result};
+use crate::event::Proto;
 use std::path::Path;
 
 /// A sorted, duplicate-free list of ports.
@@ -46,7 +47,8 @@ impl PortList {
     }
 }
 
-pub fn parse_ports(spec: &str, nmap_services: &Path) -> Result<PortList> {
+/// Parses a port list; presets rank the ports of `proto`.
+pub fn parse_ports(spec: &str, proto: Proto, nmap_services: &Path) -> Result<PortList> {
     let bad = |why: String| Error::BadPorts(spec.to_string(), why);
     let mut ports = Vec::new();
     for item in spec.split(',').map(str::trim) {
@@ -56,7 +58,7 @@ pub fn parse_ports(spec: &str, nmap_services: &Path) -> Result<PortList> {
             "ai" => ports.extend(presets::AI_PORTS.iter().map(|(p, _)| *p)),
             "top100" | "top1000" => {
                 let n = if item == "top100" { 100 } else { 1000 };
-                ports.extend(presets::top_tcp_ports(n, nmap_services)?);
+                ports.extend(presets::top_ports(n, proto, nmap_services)?);
             }
             _ => {
                 let (lo, hi) = match item.split_once('-') {
@@ -97,7 +99,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<PortList> {
-        parse_ports(s, Path::new("/nonexistent"))
+        parse_ports(s, Proto::Tcp, Path::new("/nonexistent"))
     }
 
     #[test]

@@ -48,9 +48,15 @@ fn table() -> &'static HashMap<(u16, Proto), &'static str> {
     })
 }
 
-/// The service name of a port: IANA first, then the AI/ML table, else "unknown".
+/// The service name of a port: IANA first, then (UDP) the protocol we probe it with, then the
+/// AI/ML table, else "unknown".
 pub fn service_name(port: u16, proto: Proto) -> &'static str {
     if let Some(name) = table().get(&(port, proto)) {
+        return name;
+    }
+    if proto == Proto::Udp
+        && let Some(name) = crate::udp::protocol_name(port)
+    {
         return name;
     }
     AI_PORTS
@@ -71,6 +77,7 @@ mod tests {
         assert_eq!(service_name(53, Proto::Udp), "domain");
         assert_eq!(service_name(11434, Proto::Tcp), "ollama");
         assert_eq!(service_name(47999, Proto::Tcp), "unknown");
+        assert_eq!(service_name(1900, Proto::Udp), "ssdp");
         assert!(
             table().len() > 250,
             "embedded table is {} entries",

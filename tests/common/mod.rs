@@ -87,6 +87,19 @@ impl Lab {
         c
     }
 
+    /// Turns the target's ICMP error rate limit on (Linux's default) or off.
+    pub fn icmp_limit(&self, on: bool) {
+        let out = Command::new(root_dir().join("scripts/lab.sh"))
+            .args(["icmp-limit", &self.name, if on { "on" } else { "off" }])
+            .output()
+            .expect("run scripts/lab.sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn scan(&self, args: &[&str]) -> Output {
         self.command(args)
             .output()
@@ -166,6 +179,7 @@ pub enum Truth {
     Open,
     Closed,
     Filtered,
+    OpenFiltered,
 }
 
 pub struct GroundTruth {
@@ -223,6 +237,37 @@ impl GroundTruth {
         }
     }
 
+    /// A UDP port's state: silence (a silent host, a dropped port, a forged answer) is
+    /// open|filtered; an answer open; an ICMP port unreachable closed.
+    pub fn udp_state(&self, t: SocketAddr) -> Truth {
+        let p = t.port();
+        let forged = self.list("LAB_UDP_FORGED").contains(&t.to_string());
+        if self.is_silent(t.ip()) || self.ports("LAB_UDP_DROP").contains(&p) || forged {
+            Truth::OpenFiltered
+        } else if self.ports("LAB_UDP_PROHIBIT").contains(&p) {
+            Truth::Filtered
+        } else if self.ports("LAB_UDP_OPEN").contains(&p) {
+            Truth::Open
+        } else {
+            Truth::Closed
+        }
+    }
+
+    pub fn expect_udp(
+        &self,
+        hosts: impl Iterator<Item = IpAddr> + Clone,
+        ports: &[u16],
+    ) -> BTreeMap<SocketAddr, Truth> {
+        let mut m = BTreeMap::new();
+        for &p in ports {
+            for h in hosts.clone() {
+                let t = SocketAddr::new(h, p);
+                m.insert(t, self.udp_state(t));
+            }
+        }
+        m
+    }
+
     pub fn expect(
         &self,
         hosts: impl Iterator<Item = IpAddr> + Clone,
@@ -259,6 +304,7 @@ pub fn ndjson_ports(text: &str, into: &mut BTreeMap<SocketAddr, Truth>) {
             "open" => Truth::Open,
             "closed" => Truth::Closed,
             "filtered" => Truth::Filtered,
+            "open|filtered" => Truth::OpenFiltered,
             other => panic!("unknown state {other}"),
         };
         assert!(into.insert(t, s).is_none(), "{t} reported twice");

@@ -260,3 +260,48 @@ pub fn excluded_targets_are_never_probed(lab: &Lab, scan_type: &str) {
     lab.scan_ports(&[scan_type, "198.18.1.0/28", "-p", "80"]);
     assert!(lab.watched_packets() >= 16);
 }
+
+/// A /24 × the top 20 UDP ports, every state exact (open, closed, filtered, open|filtered),
+/// forged answers rejected. `scan` is the engine's options (and rate, where the target's ICMP
+/// limit is on). Returns the JSON document.
+pub fn udp_slash24_top20_is_exact(
+    lab: &Lab,
+    wrapper: &[&str],
+    scan: &[&str],
+    tag: &str,
+) -> serde_json::Value {
+    let js = tmp(&format!("udp-top20-{tag}.json"));
+    let mut args = scan.to_vec();
+    args.extend([
+        "-sU",
+        "198.18.0.0/24",
+        "--top-ports",
+        "20",
+        "--show-closed",
+        "-n",
+        "-oJ",
+        js.to_str().unwrap(),
+    ]);
+    let got = lab.scan_ports_under(wrapper, &args);
+    let doc: serde_json::Value = serde_json::from_str(&read(&js)).expect("-oJ is JSON");
+    let ports = parse_port_ranges(doc["scan"]["ports"].as_str().unwrap());
+    assert_eq!(ports.len(), 20);
+    assert_eq!(doc["scan"]["scan_type"], "udp");
+    let want = GroundTruth::load().expect_udp(hosts_24(), &ports);
+    assert_eq!(got.len(), want.len());
+    let wrong: Vec<_> = want
+        .iter()
+        .filter(|(t, s)| got.get(t) != Some(s))
+        .take(10)
+        .map(|(t, s)| (t, s, got.get(t)))
+        .collect();
+    assert!(wrong.is_empty(), "differs from ground truth at {wrong:?}");
+    assert_eq!(doc["stats"]["hosts_up"], 246);
+    for r in doc["results"].as_array().unwrap() {
+        if r["type"] == "port" && r["state"] == "open" {
+            assert_eq!(r["proto"], "udp");
+            assert_eq!(r["reason"], "udp-response");
+        }
+    }
+    doc
+}

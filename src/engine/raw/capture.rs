@@ -62,20 +62,54 @@ impl<'a, P: Probe> Capture<'a, P> {
                 now_us.wrapping_sub(sent_us),
             )))
         };
-        let (ip, port, state, reason, rtt) = match self.probe.classify(frame) {
+        let (ip, port, proto, state, reason, rtt) = match self.probe.classify(frame) {
             Verdict::Open {
                 ip, port, tsecr, ..
             } => (
                 ip,
                 port,
+                Proto::Tcp,
                 PortState::Open,
                 Reason::SynAck,
                 tsecr.and_then(rtt),
             ),
-            Verdict::Closed { ip, port, .. } => (ip, port, PortState::Closed, Reason::Reset, None),
-            Verdict::Unreachable { ip, port, code, .. } => (
+            Verdict::Closed { ip, port, .. } => {
+                (ip, port, Proto::Tcp, PortState::Closed, Reason::Reset, None)
+            }
+            Verdict::UdpOpen { ip, port, .. } => (
                 ip,
                 port,
+                Proto::Udp,
+                PortState::Open,
+                Reason::UdpResponse,
+                None,
+            ),
+            // A UDP port the host itself says is unreachable is closed (RFC 1122 §4.1.3.1);
+            // any other unreachable, or one about a TCP port, says a filter stood in the way.
+            Verdict::Unreachable {
+                ip,
+                port,
+                proto: Proto::Udp,
+                code: 3,
+                ..
+            } => (
+                ip,
+                port,
+                Proto::Udp,
+                PortState::Closed,
+                Reason::PortUnreach,
+                None,
+            ),
+            Verdict::Unreachable {
+                ip,
+                port,
+                proto,
+                code,
+                ..
+            } => (
+                ip,
+                port,
+                proto,
                 PortState::Filtered,
                 unreachable_reason(code),
                 None,
@@ -88,6 +122,10 @@ impl<'a, P: Probe> Capture<'a, P> {
             Verdict::Unrelated => return self.counters.unrelated += 1,
             Verdict::Malformed => return self.counters.malformed += 1,
         };
+        if proto != self.ctx.space.proto() {
+            // A valid cookie for the other transport: only a scan sharing our seed sends those.
+            return self.counters.unrelated += 1;
+        }
         if self.claim(ip, port).is_none() {
             return;
         }
@@ -116,10 +154,10 @@ impl<'a, P: Probe> Capture<'a, P> {
         self.ctx.emit(Event::Port(PortResult {
             ip,
             port,
-            proto: Proto::Tcp,
+            proto,
             state,
             reason,
-            service: service_name(port, Proto::Tcp).to_string(),
+            service: service_name(port, proto).to_string(),
             rtt_ms,
             ts,
             hostname,

@@ -160,6 +160,7 @@ pub fn launch(
         eth,
         ttl: opts.ttl,
         source_ports: opts.source_ports,
+        proto: ctx.space.proto(),
     };
     with_backend(&ScanProbe::new(&setup), opts, route, walk, ctx)
 }

@@ -254,21 +254,28 @@ impl<'a, P: Probe> Sender<'a, P> {
         if !self.opts.listening {
             return;
         }
+        // Silence from TCP means a filter; from UDP it may as well be a service that ignored
+        // a probe it did not understand.
+        let proto = self.ctx.space.proto();
+        let state = match proto {
+            Proto::Tcp => PortState::Filtered,
+            Proto::Udp => PortState::OpenFiltered,
+        };
         if !self.opts.report_silent {
-            self.ctx.stats.filtered.fetch_add(1, Relaxed);
+            self.ctx.stats.count_state(state);
             return;
         }
         if !self.answered.claim(j) {
             return; // answered between the check and now: the capture thread reported it
         }
-        self.ctx.stats.filtered.fetch_add(1, Relaxed);
+        self.ctx.stats.count_state(state);
         self.ctx.emit(Event::Port(PortResult {
             ip,
             port,
-            proto: Proto::Tcp,
-            state: PortState::Filtered,
+            proto,
+            state,
             reason: Reason::NoResponse,
-            service: service_name(port, Proto::Tcp).to_string(),
+            service: service_name(port, proto).to_string(),
             rtt_ms: None,
             ts: unix_now(),
             hostname: self.ctx.names.get(&ip).cloned(),

@@ -125,6 +125,7 @@ fn simulate(s: &Setup) -> Run {
             base: 40000,
             count: 1000,
         },
+        proto: space.proto(),
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     let stats = Arc::new(Stats::default());
