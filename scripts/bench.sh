@@ -7,6 +7,9 @@
 #   scripts/bench.sh connect    connect scans (1 host x 65535 ports; /24 x top-100) vs nmap -sT
 #   scripts/bench.sh raw        raw scans: /16 x 5 ports and /20 x 1-1000 (SYN), /16 ping
 #                               sweep, 1% reply loss, and the generator alone
+#   scripts/bench.sh banners    banners of 10,000 open ports (SSH greetings and HTTP pages)
+#                               vs nmap -sV --version-light on the same ports
+#   scripts/bench.sh udp        /24 x top-20 UDP with the target's ICMP limit off and on
 #
 # Raw rows: probes/s = probes the target counted / the time between the first and the last
 # packet it received (sampled every 10 ms), so every tool is timed by the same clock and its
@@ -167,9 +170,57 @@ raw_table() {
   echo
 }
 
+# banners: 5,000 addresses x ports 22 (SSH greeting) and 80 (HTTP page) = 10,000 open ports.
+banner_table() {
+  local first=198.18.1.0 last=198.18.20.135
+  python3 -c "
+import ipaddress
+a, b = ipaddress.ip_address('$first'), ipaddress.ip_address('$last')
+print('\n'.join(str(ipaddress.ip_address(int(a) + i)) for i in range(int(b) - int(a) + 1)))" > "$work/hosts"
+  echo "banners of 10,000 open ports ($first-$last x 22,80):"
+  printf '| %-40s | %8s | %8s | %9s |\n' tool banners wall "peak RSS"
+  /usr/bin/time -f "%e %M" -o "$work/time" "$here/lab.sh" run "$lab" \
+    "$bin" -sS -n "$first-$last" -p 22,80 --banners -q -oD "$work/b.nd" >/dev/null 2>&1 || true
+  read -r secs kb < "$work/time"
+  printf '| %-40s | %8s | %8s | %9s |\n' "synsweep -sS --banners" "$(grep -c '"type":"banner"' "$work/b.nd")" "${secs}s" "$((kb / 1024)) MB"
+  if command -v nmap >/dev/null; then
+    /usr/bin/time -f "%e %M" -o "$work/time" "$here/lab.sh" run "$lab" \
+      nmap -sS -sV --version-light -n -Pn -p 22,80 -T5 -iL "$work/hosts" -oX "$work/n.xml" >/dev/null 2>&1 || true
+    read -r secs kb < "$work/time"
+    printf '| %-40s | %8s | %8s | %9s |\n' "nmap -sV --version-light -T5" "$(grep -c '<service name="\(ssh\|http\)" product' "$work/n.xml")" "${secs}s" "$((kb / 1024)) MB"
+  fi
+  echo
+}
+
+udp_table() {
+  echo "UDP /24 x top 20 (246 answering hosts; 1,475 open, 2,706 closed, 246 filtered, 693 open|filtered):"
+  printf '| %-44s | %6s | %6s | %8s | %8s | %6s |\n' scan open closed filtered "o|f" wall
+  for limit in off on; do
+    "$here/lab.sh" icmp-limit "$lab" "$limit"
+    for args in "--retries 0" "--retries 2" "--rate 900 --retries 2"; do
+      /usr/bin/time -f "%e" -o "$work/time" "$here/lab.sh" run "$lab" \
+        "$bin" -sU -n 198.18.0.0/24 --top-ports 20 --timeout 500ms $args --show-closed -q -oJ "$work/u.json" >/dev/null 2>&1 || true
+      python3 - "$work/u.json" "ICMP limit $limit, $args" "$(cat "$work/time")" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = {}
+for r in d["results"]:
+    if r["type"] == "port":
+        n[r["state"]] = n.get(r["state"], 0) + 1
+print("| %-44s | %6d | %6d | %8d | %8d | %5ss |" % (sys.argv[2], n.get("open", 0), n.get("closed", 0),
+      n.get("filtered", 0), n.get("open|filtered", 0), sys.argv[3]))
+PY
+    done
+  done
+  "$here/lab.sh" icmp-limit "$lab" off
+  echo
+}
+
 case "$what" in
   connect) connect_table ;;
   raw) raw_table ;;
-  *) connect_table; raw_table ;;
+  banners) banner_table ;;
+  udp) udp_table ;;
+  *) connect_table; raw_table; banner_table; udp_table ;;
 esac
 rm -rf "$work"

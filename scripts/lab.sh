@@ -30,6 +30,7 @@ deps() {
   command -v nft >/dev/null || missing+=(nftables)
   command -v python3 >/dev/null || missing+=(python3)
   command -v prlimit >/dev/null || missing+=(util-linux)
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "lab.sh: installing ${missing[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -88,10 +89,13 @@ table inet lab {
 NFT
   local spec=""
   for p in $LAB_OPEN_PORTS $LAB_RESET_PORTS; do spec+=" 0.0.0.0:$p"; done
-  spec+=" $LAB_HOST_OPEN"
+  spec+=" $LAB_HOST_OPEN $LAB_SERVICES"
   mkdir -p "$piddir"
+  # The TLS service's certificate: self-signed, a year, the names of lab.env.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$LAB_TLS_CN/O=synsweep lab" \
+    -addext "subjectAltName=$LAB_TLS_SANS" -keyout "$piddir/$name.key" -out "$piddir/$name.crt" 2>/dev/null
   # Its own stdio: a caller capturing ours must not wait for the listener to end.
-  ip netns exec "$t" python3 "$here/lab_listen.py" "$spec" "$seconds" </dev/null >/dev/null 2>&1 &
+  ip netns exec "$t" python3 "$here/lab_listen.py" "$spec" "$seconds" "$piddir/$name.crt" "$piddir/$name.key" </dev/null >/dev/null 2>&1 &
   echo $! > "$piddir/$name.pid"
   ip netns exec "$t" python3 "$here/lab_dns.py" "$seconds" "$LAB_PTR_NONE" "$LAB_TARGET_ADDR" </dev/null >/dev/null 2>&1 &
   echo $! > "$piddir/$name.dns.pid"
@@ -124,6 +128,7 @@ down() {
       rm -f "$f"
     fi
   done
+  rm -f "$piddir/$name.crt" "$piddir/$name.key"
   ip netns del "$s" 2>/dev/null || true
   ip netns del "$t" 2>/dev/null || true
   rm -rf "/etc/netns/$s"

@@ -81,6 +81,19 @@ pub struct Cli {
     /// Probes per second, retries included [default: 20000 for raw scans, unlimited for connect]
     #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,
+    /// Ask every open TCP port what it is: greetings (SSH, SMTP, FTP, ...), HTTP status, server
+    /// and title, TLS version and certificate, AI/ML services (also on with -p ai)
+    #[arg(long)]
+    pub banners: bool,
+    /// Banners: the longest wait for a connection
+    #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
+    pub banner_connect_timeout: Duration,
+    /// Banners: the longest wait for what a service says
+    #[arg(long, value_name = "TIME", default_value = "3s", value_parser = parse_duration)]
+    pub banner_read_timeout: Duration,
+    /// Banners: grabs at once
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub banner_concurrency: u64,
     /// Connect scan: attempts in flight at once [default: from the open-file limit]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_inflight: Option<u64>,

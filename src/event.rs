@@ -108,12 +108,74 @@ pub struct NameResult {
     pub ts: f64,
 }
 
+/// What an open TCP port said when asked (`--banners`): its first bytes, and what they were
+/// understood to be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BannerResult {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub proto: Proto,
+    /// What answered, by what it said: ssh, smtp, ftp, pop3, imap, mysql, redis, http, https,
+    /// tls, or unknown.
+    pub service: String,
+    /// The first line it said, printable (control and non-ASCII bytes escaped as \xNN).
+    pub text: String,
+    /// The bytes it sent (at most the banner limit), base64: any bytes, safely in JSON.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data_b64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http: Option<HttpInfo>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls: Option<TlsInfo>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ai: Option<AiInfo>,
+    pub ts: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpInfo {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsInfo {
+    /// The negotiated protocol version, e.g. "TLSv1.3".
+    pub version: String,
+    pub subject: String,
+    pub issuer: String,
+    /// Subject alternative names: DNS names and addresses.
+    pub sans: Vec<String>,
+    /// The certificate's expiry, RFC 3339.
+    pub not_after: String,
+}
+
+/// An AI/ML service and what it exposes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiInfo {
+    /// ollama, vllm, llama.cpp, lm-studio, localai, tgi, openai-compatible, jupyter, gradio,
+    /// streamlit, tensorboard, mlflow, ray, comfyui, triton.
+    pub product: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    /// Models it serves or has installed, as it names them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub models: Vec<String>,
+    /// Did it answer without credentials? (false: it asked for a token or password)
+    pub open_access: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
     Port(PortResult),
     Host(HostResult),
     Name(NameResult),
+    /// Boxed: a banner is several times the size of the other events.
+    Banner(Box<BannerResult>),
 }
 
 impl Event {
@@ -122,6 +184,7 @@ impl Event {
             Event::Port(p) => p.ip,
             Event::Host(h) => h.ip,
             Event::Name(n) => n.ip,
+            Event::Banner(b) => b.ip,
         }
     }
 }

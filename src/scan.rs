@@ -1,5 +1,6 @@
 //! From a command line to a finished (or saved) scan: plan, run, save.
 
+use crate::banners::{BannerConfig, BannerStage};
 use crate::cli::{Cli, ScanTypeArg};
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
@@ -29,6 +30,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use std::time::Instant;
+
+/// What a banner keeps of a service's bytes.
+const BANNER_BYTES: usize = 1024;
+
+/// Banners with `--banners`, and for AI services whenever the `ai` preset is scanned.
+fn wants_banners(cli: &Cli) -> bool {
+    cli.banners
+        || cli
+            .ports
+            .as_deref()
+            .is_some_and(|p| p.split(',').any(|i| i.trim() == "ai"))
+}
 
 /// Reverse-DNS workers: lookups block in the system resolver, so several run at once.
 const NAME_WORKERS: usize = 16;
@@ -409,8 +422,22 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
         append_ndjson: resumed,
     };
     let (tx, engine_rx) = crossbeam_channel::unbounded();
+    let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
     let output = OutputThread::start(&out_cfg, meta, rx, stats.clone(), plan.carried.clone())?;
+    let banners = BannerStage::start(
+        BannerConfig {
+            enabled: wants_banners(cli),
+            concurrency: cli.banner_concurrency as usize,
+            connect_timeout: cli.banner_connect_timeout,
+            read_timeout: cli.banner_read_timeout,
+            keep_bytes: BANNER_BYTES,
+            names: plan.names.clone(),
+        },
+        engine_rx,
+        banners_tx,
+        stop.clone(),
+    );
     let mode = name_mode(cli);
     let names = NameStage::start(
         StageConfig {
@@ -430,7 +457,7 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
                 unix_now() as u64,
             ),
         },
-        engine_rx,
+        banners_rx,
         names_tx,
     );
     let ctx = EngineContext {
@@ -443,6 +470,7 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
     let started = Instant::now();
     let (state, failure) = run_engine(&plan, cursor, &ctx)?;
     drop(ctx);
+    banners.finish();
     names.finish();
     // Complete means nothing is left to do, however the run ended: a stop that lands after
     // the last target finished leaves no resume point to save.

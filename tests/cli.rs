@@ -43,7 +43,7 @@ fn bad_inputs_get_one_line_naming_the_value() {
         (&["--shard", "3/2", t], "3/2", 2),
         (&["--shard", "x", t], "x", 2),
         (&["--seed=-5", t], "-5", 2),
-        (&["-sU", t], "U", 2),
+        (&["-sX", t], "X", 2),
         (&["--bogus", t], "--bogus", 2),
         (
             &["-iL", "/nonexistent/targets.txt"],

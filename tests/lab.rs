@@ -34,6 +34,13 @@ fn unprivileged_udp_scan_is_exact() {
 }
 
 #[test]
+fn unprivileged_banners_are_exact() {
+    if let Some(lab) = lab("unprivileged_banners_are_exact") {
+        banners_are_exact(&lab, UNPRIVILEGED, &[], "connect");
+    }
+}
+
+#[test]
 fn connect_shards_split_the_scan_exactly() {
     if let Some(lab) = lab("connect_shards_split_the_scan_exactly") {
         shards_split_the_scan_exactly(&lab, "-sT");

@@ -95,6 +95,47 @@ fn udp_is_exact_under_the_targets_icmp_rate_limit() {
     }
 }
 
+#[test]
+fn banners_after_a_syn_scan_are_exact() {
+    if let Some(lab) = lab("banners_after_a_syn_scan_are_exact") {
+        banners_are_exact(&lab, &[], &["-sS"], "syn");
+    }
+}
+
+/// `-p ai` alone asks the AI ports what they are.
+#[test]
+fn the_ai_preset_identifies_ai_services_without_banners_flag() {
+    if let Some(lab) = lab("the_ai_preset_identifies_ai_services_without_banners_flag") {
+        let nd = tmp("ai-preset.ndjson");
+        let args = [
+            "-sS",
+            "198.18.0.7",
+            "-p",
+            "ai",
+            "-n",
+            "-q",
+            "-oD",
+            nd.to_str().unwrap(),
+        ];
+        check_ok(&lab.scan(&args));
+        let mut products = BTreeSet::new();
+        for line in read(&nd).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] == "banner" && v["ai"].is_object() {
+                products.insert((
+                    v["port"].as_u64().unwrap(),
+                    v["ai"]["product"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        let want: BTreeSet<(u64, String)> = [(8080, "vllm"), (8888, "jupyter"), (11434, "ollama")]
+            .into_iter()
+            .map(|(p, s)| (p, s.to_string()))
+            .collect();
+        assert_eq!(products, want);
+    }
+}
+
 /// Hosts reported up in an NDJSON file, each once.
 fn hosts_up(ndjson: &str) -> BTreeSet<IpAddr> {
     let mut up = BTreeSet::new();

@@ -35,8 +35,13 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
                     .ports
                     .values()
                     .map(|p| {
+                        // nmap's fields: port/state/protocol/owner/service/rpc/version/
+                        let version = host
+                            .banner(p.proto, p.port)
+                            .map(super::banner_lines::one_line)
+                            .unwrap_or_default();
                         format!(
-                            "{}/{}/{}//{}///",
+                            "{}/{}/{}//{}//{version}/",
                             p.port,
                             p.state.as_str(),
                             p.proto.as_str(),

@@ -1,7 +1,7 @@
 //! The results reported so far, by host and port: what the document sinks render at the end
 //! (and what a resume file carries over). Bounded by the results, not by the probes.
 
-use crate::event::{Event, HostResult, NameResult, PortResult, PortState, Proto};
+use crate::event::{BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -11,6 +11,8 @@ pub struct HostEntry {
     pub ports: PortMap,
     /// The name reverse DNS gave.
     pub ptr: Option<NameResult>,
+    /// What open ports said (`--banners`), one per port.
+    pub banners: Vec<BannerResult>,
 }
 
 impl HostEntry {
@@ -96,6 +98,12 @@ impl PortMap {
 }
 
 impl HostEntry {
+    pub fn banner(&self, proto: Proto, port: u16) -> Option<&BannerResult> {
+        self.banners
+            .iter()
+            .find(|b| (b.proto, b.port) == (proto, port))
+    }
+
     pub fn open_ports(&self) -> impl Iterator<Item = &PortResult> {
         self.ports.values().filter(|p| p.state == PortState::Open)
     }
@@ -122,6 +130,13 @@ impl ResultStore {
                 entry.ptr.get_or_insert(n);
                 new
             }
+            Event::Banner(b) => {
+                let new = entry.banner(b.proto, b.port).is_none();
+                if new {
+                    entry.banners.push(*b);
+                }
+                new
+            }
         }
     }
 
@@ -132,6 +147,7 @@ impl ResultStore {
             (Some(h), Event::Host(_)) => h.up.is_none(),
             (Some(h), Event::Port(p)) => !h.ports.contains(p.proto, p.port),
             (Some(h), Event::Name(_)) => h.ptr.is_none(),
+            (Some(h), Event::Banner(b)) => h.banner(b.proto, b.port).is_none(),
         }
     }
 
@@ -143,6 +159,7 @@ impl ResultStore {
                 .map(Event::Host)
                 .chain(h.ptr.iter().cloned().map(Event::Name))
                 .chain(h.ports.values().cloned().map(Event::Port))
+                .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
         })
     }
 

@@ -2,6 +2,7 @@
 //! up, no ports) is one line per host.
 
 use super::Sink;
+use super::banner_lines::lines;
 use super::meta::{ScanMeta, Summary};
 use super::store::ResultStore;
 use std::io::{self, Write};
@@ -55,6 +56,9 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     p.state.as_str(),
                     p.service
                 )?;
+                for line in host.banner(p.proto, p.port).map(lines).unwrap_or_default() {
+                    writeln!(o, "    | {line}")?;
+                }
             }
             writeln!(o)?;
         }

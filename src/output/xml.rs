@@ -33,8 +33,15 @@ impl<W: Write + Send> Sink for XmlSink<W> {
         )?;
         writeln!(
             o,
-            r#"<scaninfo type="{}" protocol="tcp" numservices="{}" services="{}"/>"#,
-            meta.scan_type, meta.port_count, meta.ports
+            r#"<scaninfo type="{}" protocol="{}" numservices="{}" services="{}"/>"#,
+            meta.scan_type,
+            if meta.scan_type == "udp" {
+                "udp"
+            } else {
+                "tcp"
+            },
+            meta.port_count,
+            meta.ports
         )?;
         for (ip, host) in &store.hosts {
             let status = host.up.as_ref();
@@ -69,9 +76,19 @@ impl<W: Write + Send> Sink for XmlSink<W> {
             }
             writeln!(o, "<ports>")?;
             for p in host.ports.values() {
+                // A banner is nmap's "banner" script output, which nmap-XML readers show.
+                let script = host
+                    .banner(p.proto, p.port)
+                    .map(|b| {
+                        format!(
+                            r#"<script id="banner" output="{}"/>"#,
+                            escape(super::banner_lines::lines(b).join("\n"))
+                        )
+                    })
+                    .unwrap_or_default();
                 writeln!(
                     o,
-                    r#"<port protocol="{}" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/><service name="{}" method="table" conf="3"/></port>"#,
+                    r#"<port protocol="{}" portid="{}"><state state="{}" reason="{}" reason_ttl="0"/><service name="{}" method="table" conf="3"/>{script}</port>"#,
                     p.proto.as_str(),
                     p.port,
                     p.state.as_str(),

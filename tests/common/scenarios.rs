@@ -305,3 +305,80 @@ pub fn udp_slash24_top20_is_exact(
     }
     doc
 }
+
+/// Banners from the lab's services on web.lab (198.18.0.7), exact: greetings, HTTP, TLS with
+/// its certificate, and the AI services with their versions, models and access.
+pub fn banners_are_exact(lab: &Lab, wrapper: &[&str], scan: &[&str], tag: &str) {
+    let nd = tmp(&format!("banners-{tag}.ndjson"));
+    let mut args = scan.to_vec();
+    args.extend([
+        "198.18.0.7",
+        "-p",
+        "22,25,80,443,587,3306,8080,8888,11434",
+        "--banners",
+        "-n",
+        "-q",
+        "-oD",
+        nd.to_str().unwrap(),
+    ]);
+    let out = lab.command_under(wrapper, &args).output().expect("run");
+    check_ok(&out);
+    let mut banners = BTreeMap::new();
+    for line in read(&nd).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("NDJSON");
+        if v["type"] == "banner" {
+            let port = v["port"].as_u64().unwrap();
+            assert!(
+                banners.insert(port, v).is_none(),
+                "port {port} bannered twice"
+            );
+        }
+    }
+    let ports: Vec<u64> = banners.keys().copied().collect();
+    assert_eq!(
+        ports,
+        vec![22, 80, 443, 587, 3306, 8080, 8888, 11434],
+        "25 is closed"
+    );
+    let b = |p: u64| &banners[&p];
+    assert_eq!(b(22)["service"], "ssh");
+    assert_eq!(b(22)["text"], "SSH-2.0-OpenSSH_9.6 synsweep-lab");
+    assert_eq!(
+        b(22)["data_b64"],
+        "U1NILTIuMC1PcGVuU1NIXzkuNiBzeW5zd2VlcC1sYWINCg=="
+    );
+    assert_eq!(b(587)["service"], "smtp");
+    assert_eq!(b(587)["text"], "220 mail.lab ESMTP synsweep-lab");
+    assert_eq!(b(3306)["service"], "mysql");
+    assert_eq!(b(3306)["text"], "MySQL 8.0.36-lab");
+    assert_eq!(b(80)["http"]["status"], 200);
+    assert_eq!(b(80)["http"]["title"], "Lab web server");
+    assert_eq!(b(80)["http"]["server"], "synsweep-lab/1");
+    let tls = &b(443)["tls"];
+    assert_eq!(b(443)["service"], "https");
+    assert_eq!(tls["version"], "TLSv1.3");
+    assert_eq!(tls["subject"], "CN=web.lab, O=synsweep lab");
+    assert_eq!(
+        tls["sans"],
+        serde_json::json!(["web.lab", "www.web.lab", "198.18.0.7"])
+    );
+    assert!(tls["not_after"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(b(443)["http"]["title"], "Lab web server");
+    assert_eq!(
+        b(11434)["ai"],
+        serde_json::json!({"product": "ollama", "version": "0.5.7",
+            "models": ["llama3.2:1b", "qwen2.5:0.5b"], "open_access": true})
+    );
+    assert_eq!(
+        b(8080)["ai"],
+        serde_json::json!({"product": "vllm", "version": "0.6.3",
+            "models": ["meta-llama/Llama-3.1-8B-Instruct"], "open_access": true})
+    );
+    assert_eq!(
+        b(8888)["ai"],
+        serde_json::json!({"product": "jupyter", "version": "2.14.2", "open_access": false})
+    );
+    for p in [22, 80, 443, 587, 3306] {
+        assert!(b(p).get("ai").is_none(), "port {p} is no AI service");
+    }
+}

@@ -1,0 +1,132 @@
+//! Banners (`--banners`) as a post stage between the engines and the output: events pass at
+//! once, and every open TCP port is queued for a grab on the stage's own runtime, at most
+//! `concurrency` at a time. A banner becomes its own event (`"type":"banner"`). The sender
+//! never waits for any of it; the scan's end waits for the grabs still out (each bounded by
+//! its connect and read timeouts), unless a second Ctrl-C aborts.
+
+pub mod ai;
+pub mod grab;
+pub mod http;
+pub mod text;
+pub mod tls;
+
+use crate::event::{Event, PortState, Proto};
+use crate::stop::{StopLevel, StopSignal};
+use crossbeam_channel::{Receiver, Sender};
+use grab::GrabConfig;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub struct BannerConfig {
+    pub enabled: bool,
+    pub concurrency: usize,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub keep_bytes: usize,
+    /// Forward names of host-name targets: the HTTP Host header and the TLS SNI.
+    pub names: HashMap<IpAddr, String>,
+}
+
+pub struct BannerStage {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl BannerStage {
+    /// Forwards `input` to `output`, adding banner events.
+    pub fn start(
+        config: BannerConfig,
+        input: Receiver<Event>,
+        output: Sender<Event>,
+        stop: StopSignal,
+    ) -> BannerStage {
+        if !config.enabled {
+            let h = std::thread::spawn(move || {
+                for e in input {
+                    let _ = output.send(e);
+                }
+            });
+            return BannerStage { handles: vec![h] };
+        }
+        let (jobs_tx, jobs_rx) = tokio::sync::mpsc::unbounded_channel::<(IpAddr, u16)>();
+        let forward_out = output.clone();
+        // Events go on at once; open TCP ports also become jobs.
+        let forwarder = std::thread::spawn(move || {
+            for e in input {
+                if let Event::Port(p) = &e
+                    && p.state == PortState::Open
+                    && p.proto == Proto::Tcp
+                {
+                    let _ = jobs_tx.send((p.ip, p.port));
+                }
+                let _ = forward_out.send(e);
+            }
+        });
+        let grabber = std::thread::spawn(move || run_grabs(config, jobs_rx, output, stop));
+        BannerStage {
+            handles: vec![forwarder, grabber],
+        }
+    }
+
+    /// Waits for the stage: the input has ended; grabs still out finish first.
+    pub fn finish(self) {
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+fn run_grabs(
+    config: BannerConfig,
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<(IpAddr, u16)>,
+    output: Sender<Event>,
+    stop: StopSignal,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    else {
+        return; // no runtime, no banners: the scan's results still pass through
+    };
+    let cfg = Arc::new(GrabConfig {
+        connect_timeout: config.connect_timeout,
+        read_timeout: config.read_timeout,
+        keep_bytes: config.keep_bytes,
+        tls: tls::connector(),
+    });
+    let names = Arc::new(config.names);
+    rt.block_on(async move {
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        while let Some((ip, port)) = jobs.recv().await {
+            if stop.level() == StopLevel::Abort {
+                break;
+            }
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (cfg, names, out) = (cfg.clone(), names.clone(), output.clone());
+            tasks.spawn(async move {
+                let host = names.get(&ip).map(String::as_str);
+                if let Some(b) = grab::grab(ip, port, host, &cfg).await {
+                    let _ = out.send(Event::Banner(Box::new(b)));
+                }
+                drop(slot);
+            });
+            while tasks.try_join_next().is_some() {}
+        }
+        while tasks.join_next().await.is_some() {
+            if stop.level() == StopLevel::Abort {
+                tasks.abort_all();
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;

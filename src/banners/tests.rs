@@ -1,0 +1,113 @@
+//! The stage against real sockets on loopback: greeting, HTTP with a title, and an AI
+//! endpoint, grabbed while events pass through untouched.
+
+use super::*;
+use crate::event::{PortResult, Reason};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+fn open(port: u16) -> Event {
+    Event::Port(PortResult {
+        ip: "127.0.0.1".parse().unwrap(),
+        port,
+        proto: Proto::Tcp,
+        state: PortState::Open,
+        reason: Reason::SynAck,
+        service: String::new(),
+        rtt_ms: None,
+        ts: 0.0,
+        hostname: None,
+    })
+}
+
+/// A loopback server answering each connection with `reply(request)`.
+fn serve(reply: fn(&str) -> Vec<u8>, greet_first: bool) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming().take(16) {
+            let Ok(mut c) = c else { continue };
+            if greet_first {
+                let _ = c.write_all(&reply(""));
+                continue;
+            }
+            let mut buf = [0u8; 2048];
+            let n = c.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                continue; // a client that only listened, then hung up
+            }
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let _ = c.write_all(&reply(&req));
+        }
+    });
+    port
+}
+
+fn http_reply(body: &str, status: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nServer: lab/1\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn open_ports_get_banners_and_events_pass_through() {
+    let ssh = serve(|_| b"SSH-2.0-OpenSSH_9.6 lab\r\n".to_vec(), true);
+    let web = serve(
+        |req| {
+            assert!(req.contains("\r\nHost: 127.0.0.1\r\n"), "{req}");
+            http_reply("<title>Lab page</title>", "200 OK")
+        },
+        false,
+    );
+    let silent = serve(|_| Vec::new(), true);
+    let (in_tx, in_rx) = crossbeam_channel::unbounded();
+    let (out_tx, out_rx) = crossbeam_channel::unbounded();
+    let config = BannerConfig {
+        enabled: true,
+        concurrency: 4,
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_millis(500),
+        keep_bytes: 1024,
+        names: HashMap::new(),
+    };
+    let stage = BannerStage::start(config, in_rx, out_tx, StopSignal::default());
+    for p in [ssh, web, silent] {
+        in_tx.send(open(p)).unwrap();
+    }
+    drop(in_tx);
+    stage.finish();
+    let events: Vec<Event> = out_rx.try_iter().collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Port(_)))
+            .count(),
+        3
+    );
+    let banner = |port| {
+        events.iter().find_map(|e| match e {
+            Event::Banner(b) if b.port == port => Some(b.clone()),
+            _ => None,
+        })
+    };
+    let s = banner(ssh).expect("ssh banner");
+    assert_eq!(
+        (s.service.as_str(), s.text.as_str()),
+        ("ssh", "SSH-2.0-OpenSSH_9.6 lab")
+    );
+    assert_eq!(
+        s.data_b64.as_deref(),
+        Some("U1NILTIuMC1PcGVuU1NIXzkuNiBsYWINCg==")
+    );
+    // An unknown port that says nothing is asked over HTTP, and this one answers.
+    let w = banner(web).expect("http banner");
+    let h = w.http.unwrap();
+    assert_eq!((w.service.as_str(), h.status), ("http", 200));
+    assert_eq!(
+        (h.server.as_deref(), h.title.as_deref()),
+        (Some("lab/1"), Some("Lab page"))
+    );
+    assert!(banner(silent).is_none(), "nothing said, nothing reported");
+}
