@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): unit, property and CLI tests everywhere; the lab tests too when
 # run as root (they install iproute2, nftables, python3, openssl and libpcap-dev first if
-# missing),
-# and the raw lab tests a second time with the libpcap backend (`--features pcap`).
+# missing), and the raw lab tests a second time with the libpcap backend (`--features pcap`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=()
