@@ -6,6 +6,9 @@
 pub struct Privilege {
     /// A raw packet socket can be opened (effective CAP_NET_RAW on Linux, not the uid).
     pub raw_packets: bool,
+    /// A datagram ICMP socket can be opened (Linux: our group is in
+    /// `net.ipv4.ping_group_range`; macOS: always).
+    pub icmp_sockets: bool,
 }
 
 impl Privilege {
@@ -14,6 +17,7 @@ impl Privilege {
     pub fn discover() -> Privilege {
         Privilege {
             raw_packets: can_open_packet_socket(),
+            icmp_sockets: crate::engine::ping_socket::available(),
         }
     }
 }
@@ -47,6 +51,8 @@ pub const TCP_PING_PORTS: [u16; 2] = [80, 443];
 pub enum Engine {
     Raw,
     Connect,
+    /// Host sweeps without raw packets: ICMP echo through datagram ICMP sockets.
+    PingSocket,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +86,14 @@ pub fn choose_engine(
             "--privileged-only: cannot send ICMP echo: no raw-socket privilege (CAP_NET_RAW)"
                 .into(),
         ),
+        // The same question without raw packets, where the system lets us ask it.
+        Some(ScanType::Ping) if privilege.icmp_sockets => Ok(EngineChoice {
+            engine: Engine::PingSocket,
+            notice: Some(
+                "no raw-socket privilege (CAP_NET_RAW); host discovery by ICMP echo through datagram sockets (net.ipv4.ping_group_range allows them)"
+                    .into(),
+            ),
+        }),
         // Without raw packets a host still shows itself by answering a TCP connect, open or
         // refused: the sweep runs on the connect engine and says so.
         Some(ScanType::Ping) => connect(Some(format!(
@@ -143,9 +157,19 @@ mod tests {
     #[test]
     fn engine_table() {
         let (root, user) = (
-            Privilege { raw_packets: true },
-            Privilege { raw_packets: false },
+            Privilege {
+                raw_packets: true,
+                icmp_sockets: false,
+            },
+            Privilege {
+                raw_packets: false,
+                icmp_sockets: false,
+            },
         );
+        let pinger = Privilege {
+            raw_packets: false,
+            icmp_sockets: true,
+        };
         let syn = Some(ScanType::Syn);
         let tcp = Some(ScanType::Connect);
         let ping = Some(ScanType::Ping);
@@ -172,6 +196,10 @@ mod tests {
             (ping, user, true, false, Some(Connect), true),
             (ping, root, false, false, Some(Connect), true),
             (ping, user, true, true, None, false),
+            (ping, pinger, true, false, Some(PingSocket), true),
+            (ping, pinger, false, false, Some(PingSocket), true),
+            (ping, pinger, true, true, None, false),
+            (syn, pinger, true, false, Some(Connect), true),
             (udp, root, true, false, Some(Raw), false),
             (udp, user, true, false, Some(Connect), true),
             (udp, root, false, false, Some(Connect), true),

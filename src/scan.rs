@@ -6,6 +6,7 @@ use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::connect::{self, ConnectOptions};
 use crate::engine::connector::KernelConnector;
+use crate::engine::ping_socket::PingSocketConnector;
 use crate::engine::raw::launch::{self, Backend, LaunchOptions};
 use crate::engine::raw::{RawOptions, Walk};
 use crate::engine::udp_connector::UdpConnector;
@@ -393,9 +394,9 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
         start: unix_now(),
         scan_type: match plan.engine {
             _ if proto(cli) == Proto::Udp => "udp",
-            Engine::Raw if is_sweep(cli) => "ping",
+            Engine::Raw | Engine::PingSocket if is_sweep(cli) => "ping",
             Engine::Raw => "syn",
-            Engine::Connect => "connect",
+            Engine::Connect | Engine::PingSocket => "connect",
         },
         ports: if is_sweep(cli) {
             String::new()
@@ -535,7 +536,7 @@ fn run_engine(
     let timeout = cli.timeout;
     rt.spawn(async move { watch_signals(stop, quiet, timeout).await });
     match plan.engine {
-        Engine::Connect => {
+        Engine::Connect | Engine::PingSocket => {
             // Raised whether or not the window was given: every attempt holds a descriptor.
             let nofile = crate::limits::raise_nofile_limit();
             let opts = ConnectOptions {
@@ -548,7 +549,14 @@ fn run_engine(
                 rate: cli.rate,
                 hosts_only: is_sweep(cli),
             };
-            let state = if plan.space.proto() == Proto::Udp {
+            let state = if plan.engine == Engine::PingSocket {
+                rt.block_on(connect::run(
+                    Arc::new(PingSocketConnector),
+                    cursor,
+                    ctx,
+                    &opts,
+                ))
+            } else if plan.space.proto() == Proto::Udp {
                 rt.block_on(connect::run(Arc::new(UdpConnector), cursor, ctx, &opts))
             } else {
                 rt.block_on(connect::run(Arc::new(KernelConnector), cursor, ctx, &opts))

@@ -293,6 +293,54 @@ fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
     );
 }
 
+/// Where the system allows datagram ICMP sockets (`ping_group_range` covers our group), an
+/// unprivileged sweep pings, says so, and finds exactly the hosts that answer echo.
+#[test]
+fn unprivileged_sweeps_ping_through_datagram_sockets_where_allowed() {
+    let Some(lab) = lab("unprivileged_sweeps_ping_through_datagram_sockets_where_allowed") else {
+        return;
+    };
+    let scanner = format!("{}-s", lab.name);
+    let set = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &scanner,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ping_group_range=0 2147483647",
+        ])
+        .status()
+        .unwrap();
+    assert!(set.success());
+    let nd = tmp("ping-socket-sweep.ndjson");
+    let args = [
+        "-sn",
+        "198.18.0.0/24",
+        "--timeout",
+        "300ms",
+        "-oD",
+        nd.to_str().unwrap(),
+    ];
+    let out = lab.command_under(UNPRIVILEGED, &args).output().unwrap();
+    check_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("ICMP echo through datagram sockets"))
+        .collect();
+    assert_eq!(said.len(), 1, "one line says how hosts were found: {err}");
+    let truth = GroundTruth::load();
+    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
+    let text = read(&nd);
+    assert_eq!(hosts_up(&text), want);
+    assert!(
+        text.lines()
+            .filter(|l| l.contains("\"type\":\"host\""))
+            .all(|l| l.contains("\"reason\":\"echo-reply\""))
+    );
+}
+
 /// Names reported in an NDJSON file, by address.
 fn ptr_names(ndjson: &str) -> std::collections::BTreeMap<IpAddr, String> {
     let mut names = std::collections::BTreeMap::new();

@@ -58,6 +58,8 @@ pub async fn run<C: Connector>(
     let mut exhausted = false;
     let mut rtt = RttEstimator::new(opts.timeout);
     let udp = ctx.space.proto() == Proto::Udp;
+    // A space of only echo slots: a host sweep through ping sockets.
+    let echo = ctx.space.has_echo() && ctx.space.ports().is_empty();
 
     loop {
         let level = ctx.stop.level();
@@ -122,6 +124,7 @@ pub async fn run<C: Connector>(
                     Attempt::Silent if udp => (PortState::OpenFiltered, Reason::NoResponse, None),
                     Attempt::Silent => (PortState::Filtered, Reason::NoResponse, None),
                     Attempt::Open { rtt } if udp => (PortState::Open, Reason::UdpResponse, Some(rtt)),
+                    Attempt::Open { rtt } if echo => (PortState::Open, Reason::EchoReply, Some(rtt)),
                     Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, Some(rtt)),
                     Attempt::Closed { reason, rtt } => (PortState::Closed, reason, Some(rtt)),
                     Attempt::Unreachable { reason, rtt } => (PortState::Filtered, reason, Some(rtt)),

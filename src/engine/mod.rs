@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod connector;
 pub mod host_gate;
+pub mod ping_socket;
 pub mod raw;
 pub mod rtt;
 #[cfg(test)]
