@@ -180,6 +180,23 @@ impl SimNet {
                     .to_vec();
                 self.answer_syn(us, them, sport, dport, seq, tsval.unwrap_or(0), &quoted);
             }
+            Some(TransportSlice::Udp(udp)) => {
+                let want = udp
+                    .to_header()
+                    .calc_checksum_ipv4_raw(us.octets(), them.octets(), udp.payload())
+                    .ok();
+                if want != Some(udp.checksum()) {
+                    self.bad_probes += 1;
+                    return;
+                }
+                let quoted = frame
+                    .get(14..14 + h.slice().len() + 8)
+                    .unwrap_or_default()
+                    .to_vec();
+                let (sport, dport) = (udp.source_port(), udp.destination_port());
+                let payload = udp.payload().to_vec();
+                self.answer_udp(us, them, sport, dport, &payload, &quoted);
+            }
             Some(TransportSlice::Icmpv4(icmp)) => {
                 let Icmpv4Type::EchoRequest(e) = icmp.icmp_type() else {
                     self.bad_probes += 1;
@@ -199,6 +216,58 @@ impl SimNet {
                 }
             }
             _ => self.bad_probes += 1,
+        }
+    }
+
+    /// A UDP service echoes the probe's payload back (which any probe's check accepts on a
+    /// port without a protocol, and the echo protocol's on port 7); a closed port is the
+    /// host's own ICMP port unreachable. Forgeries come to other source ports of ours.
+    fn answer_udp(
+        &mut self,
+        us: Ipv4Addr,
+        them: Ipv4Addr,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+        quoted: &[u8],
+    ) {
+        let key = (them, dport);
+        *self.probes.entry(key).or_default() += 1;
+        let unreachable = |from: Ipv4Addr, code: u8, net: &SimNet| {
+            let h = DestUnreachableHeader::from_values(code, 0)?;
+            let b = net
+                .builder(from, us)
+                .icmpv4(Icmpv4Type::DestinationUnreachable(h));
+            let mut out = Vec::new();
+            b.write(&mut out, quoted).ok()?;
+            Some(out)
+        };
+        let reply = match (self.script)(them, dport) {
+            Behaviour::Open => {
+                let mut out = Vec::new();
+                let b = self.builder(them, us).udp(dport, sport);
+                b.write(&mut out, payload).ok().map(|()| out)
+            }
+            Behaviour::Closed => unreachable(them, 3, self),
+            Behaviour::Unreachable(code) => unreachable(ROUTER, code, self),
+            Behaviour::Silent => None,
+        };
+        if let Some(out) = reply {
+            self.reply_later(key, out, Duration::ZERO);
+        }
+        for _ in 0..self.faults.forged_per_probe {
+            let wrong = sport.wrapping_add(self.rng.random_range(1..1000));
+            let mut out = Vec::new();
+            if self
+                .builder(them, us)
+                .udp(dport, wrong)
+                .write(&mut out, payload)
+                .is_ok()
+            {
+                self.order += 1;
+                self.pending
+                    .push(Reverse((self.now + self.latency, self.order, out)));
+            }
         }
     }
 

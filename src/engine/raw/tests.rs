@@ -7,7 +7,7 @@ use super::sender::{Sender, Step};
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
-use crate::event::{Event, PortState, Reason, Stats};
+use crate::event::{Event, PortState, Proto, Reason, Stats};
 use crate::link::PacketRx;
 use crate::link::sim::{Behaviour, Faults, SimNet};
 use crate::packet::cookie::SourcePorts;
@@ -95,6 +95,7 @@ struct Setup {
     /// Ports to scan; empty for a sweep.
     ports: Vec<u16>,
     echo: bool,
+    proto: Proto,
 }
 
 impl Setup {
@@ -107,13 +108,14 @@ impl Setup {
             resume: None,
             ports: PORTS.to_vec(),
             echo: false,
+            proto: Proto::Tcp,
         }
     }
 }
 
 /// Drives the engine's own step functions on a manual clock until the sender finishes.
 fn simulate(s: &Setup) -> Run {
-    let space = space_with(&s.ports, s.echo);
+    let space = space_with(&s.ports, s.echo).with_proto(s.proto);
     let mut net = SimNet::new(script, s.faults.clone(), Duration::from_millis(20), s.seed);
     let (src, dst) = net.macs();
     let setup = ProbeSetup {
@@ -276,6 +278,42 @@ fn open_ports_carry_the_rtt_from_the_echoed_timestamp() {
     assert!(!rtts.is_empty());
     // SimNet's latency is 20 ms and the clock is exact: the RTT is exactly that.
     assert!(rtts.iter().all(|&ms| ms == 20.0), "{rtts:?}");
+}
+
+/// UDP through the same engine: answers, the host's port unreachables and routers' other
+/// unreachables, silence as open|filtered, with duplicates, reordering and a storm of
+/// answers to the wrong source ports.
+#[test]
+fn udp_states_are_exact_through_duplicates_jitter_and_forgeries() {
+    let mut s = Setup::new(21);
+    s.proto = Proto::Udp;
+    s.faults = Faults {
+        duplicate: 0.5,
+        jitter: Duration::from_millis(200),
+        forged_per_probe: 5,
+        ..Faults::default()
+    };
+    let r = simulate(&s);
+    assert_eq!(r.net.bad_probes, 0, "every datagram's checksums are right");
+    let got = port_results(&r.events);
+    for (ip, port) in all_targets(&PORTS) {
+        let want = match script(ip, port) {
+            Behaviour::Open => (PortState::Open, Reason::UdpResponse),
+            Behaviour::Closed => (PortState::Closed, Reason::PortUnreach),
+            Behaviour::Unreachable(_) => (PortState::Filtered, Reason::AdminProhibited),
+            Behaviour::Silent => (PortState::OpenFiltered, Reason::NoResponse),
+        };
+        assert_eq!(got[&(IpAddr::V4(ip), port)], want, "{ip}:{port}");
+    }
+    assert!(r.counters.duplicates > 50, "{:?}", r.counters);
+    // About half the forgeries land on another of our ports (the rest outside the range).
+    let probes: u64 = r.net.probes.values().map(|&n| u64::from(n)).sum();
+    assert!(r.counters.forged > probes, "{:?}", r.counters);
+    for e in &r.events {
+        if let Event::Port(p) = e {
+            assert_eq!(p.proto, Proto::Udp);
+        }
+    }
 }
 
 #[test]
