@@ -457,6 +457,9 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
                 names::cache::default_path().filter(|_| mode != NameMode::Never),
                 unix_now() as u64,
             ),
+            fast: (mode != NameMode::Never)
+                .then(names::ptr::PtrClient::from_system)
+                .flatten(),
         },
         banners_rx,
         names_tx,

@@ -5,6 +5,9 @@
 //! for lookups still out, then lets the output finish without them.
 
 pub mod cache;
+pub mod ptr;
+
+pub use ptr::Outcome;
 
 use crate::event::{Event, NameResult, unix_now};
 use cache::NameCache;
@@ -25,8 +28,9 @@ pub enum Mode {
     All,
 }
 
-/// Resolves one address to a name, or None (blocking; run on the workers).
-pub type Lookup = Arc<dyn Fn(IpAddr) -> Option<String> + Send + Sync>;
+/// Resolves one address (blocking; run on the workers): a name, no name, or `Unsettled` when
+/// the resolver could not tell (a timeout, a failure), which is neither reported nor cached.
+pub type Lookup = Arc<dyn Fn(IpAddr) -> Outcome + Send + Sync>;
 
 /// The system resolver (getnameinfo with NI_NAMEREQD: no numeric fallbacks). Not
 /// `dns_lookup::lookup_addr`: on every failure it calls `res_init()`, which is not thread-safe;
@@ -34,9 +38,12 @@ pub type Lookup = Arc<dyn Fn(IpAddr) -> Option<String> + Send + Sync>;
 pub fn system_lookup() -> Lookup {
     Arc::new(|ip| {
         let flags = libc::NI_NAMEREQD | libc::NI_NUMERICSERV;
-        dns_lookup::getnameinfo(&std::net::SocketAddr::new(ip, 0), flags)
-            .ok()
-            .map(|(host, _)| host)
+        match dns_lookup::getnameinfo(&std::net::SocketAddr::new(ip, 0), flags) {
+            Ok((host, _)) => Outcome::Name(host),
+            Err(e) if matches!(e.kind(), dns_lookup::LookupErrorKind::NoName) => Outcome::NoName,
+            // EAI_AGAIN and the like: a busy or unreachable resolver is not "no name".
+            Err(_) => Outcome::Unsettled,
+        }
     })
 }
 
@@ -54,6 +61,8 @@ pub struct StageConfig {
     /// After the input ends, the longest wait for lookups still out.
     pub linger: Duration,
     pub cache: NameCache,
+    /// The pipelined client that asks first (None: the lookup workers ask everything).
+    pub fast: Option<ptr::PtrClient>,
 }
 
 impl NameStage {
@@ -66,6 +75,7 @@ impl NameStage {
             all_hosts,
             linger,
             mut cache,
+            fast,
         } = config;
         let handle = std::thread::spawn(move || {
             if mode == Mode::Never {
@@ -75,7 +85,7 @@ impl NameStage {
                 return;
             }
             let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<IpAddr>();
-            let (names_tx, names_rx) = crossbeam_channel::unbounded::<(IpAddr, Option<String>)>();
+            let (names_tx, names_rx) = crossbeam_channel::unbounded::<(IpAddr, Outcome)>();
             for _ in 0..workers.max(1) {
                 let (jobs, names, lookup) = (jobs_rx.clone(), names_tx.clone(), lookup.clone());
                 // Detached: a worker stuck in the resolver past `linger` is left behind and
@@ -89,7 +99,19 @@ impl NameStage {
                 });
             }
             drop(names_tx);
+            // The fast path: what it settles is delivered, the rest goes to the workers.
+            let (fast_tx, fast_done) = match fast {
+                Some(client) => {
+                    let (tx, rx) = crossbeam_channel::unbounded::<IpAddr>();
+                    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+                    std::thread::spawn(move || client.run(rx, done_tx));
+                    (Some(tx), done_rx)
+                }
+                None => (None, crossbeam_channel::never()),
+            };
             let now = || unix_now() as u64;
+            // Addresses asked and not yet answered (by either path).
+            let pending = std::cell::Cell::new(0usize);
             let send_name = |ip: IpAddr, ptr: String| {
                 let _ = output.send(Event::Name(NameResult {
                     ip,
@@ -110,7 +132,11 @@ impl NameStage {
                         }
                     }
                     None => {
-                        let _ = jobs_tx.send(ip);
+                        pending.set(pending.get() + 1);
+                        let _ = match &fast_tx {
+                            Some(f) => f.send(ip),
+                            None => jobs_tx.send(ip),
+                        };
                     }
                 }
             };
@@ -119,11 +145,24 @@ impl NameStage {
                     ask(ip, &cache);
                 }
             }
-            let deliver = |(ip, name): (IpAddr, Option<String>), cache: &mut NameCache| {
-                cache.put(ip, name.clone(), now());
-                if let Some(n) = name {
-                    send_name(ip, n);
+            // The workers' answers: final whatever they are.
+            let deliver = |(ip, outcome): (IpAddr, Outcome), cache: &mut NameCache| {
+                pending.set(pending.get().saturating_sub(1));
+                match outcome {
+                    Outcome::Name(n) => {
+                        cache.put(ip, Some(n.clone()), now());
+                        send_name(ip, n);
+                    }
+                    Outcome::NoName => cache.put(ip, None, now()),
+                    Outcome::Unsettled => {}
                 }
+            };
+            // The fast path's: what it could not settle goes on to the workers.
+            let settle = |(ip, outcome): (IpAddr, Outcome), cache: &mut NameCache| match outcome {
+                Outcome::Unsettled => {
+                    let _ = jobs_tx.send(ip);
+                }
+                settled => deliver((ip, settled), cache),
             };
             loop {
                 select! {
@@ -137,16 +176,31 @@ impl NameStage {
                         Err(_) => break,
                     },
                     recv(names_rx) -> n => if let Ok(n) = n { deliver(n, &mut cache) },
+                    recv(fast_done) -> n => if let Ok(n) = n { settle(n, &mut cache) },
+                }
+            }
+            // Nothing more to ask: the fast path finishes what it has out, then closes.
+            // (`ask`, which borrows it, is not used past the loop.)
+            drop(fast_tx);
+            let deadline = Instant::now() + linger;
+            let mut fast_open = true;
+            while pending.get() > 0
+                && let Some(left) = deadline.checked_duration_since(Instant::now())
+            {
+                let timeout = crossbeam_channel::after(left);
+                select! {
+                    recv(names_rx) -> n => match n {
+                        Ok(n) => deliver(n, &mut cache),
+                        Err(_) => break,
+                    },
+                    recv(if fast_open { fast_done.clone() } else { crossbeam_channel::never() }) -> n => match n {
+                        Ok(n) => settle(n, &mut cache),
+                        Err(_) => fast_open = false,
+                    },
+                    recv(timeout) -> _ => break,
                 }
             }
             drop(jobs_tx);
-            let deadline = Instant::now() + linger;
-            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-                match names_rx.recv_timeout(left) {
-                    Ok(n) => deliver(n, &mut cache),
-                    Err(_) => break,
-                }
-            }
             // Best effort: a cache that cannot be written costs the next scan some lookups.
             let _ = cache.save();
         });
@@ -194,6 +248,7 @@ mod tests {
             all_hosts: all,
             linger: Duration::from_millis(300),
             cache,
+            fast: None,
         };
         let stage = NameStage::start(config, in_rx, out_tx);
         for e in events {
@@ -219,9 +274,9 @@ mod tests {
 
     fn table() -> Lookup {
         Arc::new(|ip: IpAddr| match ip.to_string().as_str() {
-            "198.18.0.1" => Some("one.lab".into()),
-            "198.18.0.2" => Some("two.lab".into()),
-            _ => None,
+            "198.18.0.1" => Outcome::Name("one.lab".into()),
+            "198.18.0.2" => Outcome::Name("two.lab".into()),
+            _ => Outcome::NoName,
         })
     }
 
@@ -289,7 +344,7 @@ mod tests {
     fn a_resolver_that_never_answers_costs_at_most_the_linger() {
         let stuck: Lookup = Arc::new(|_| {
             std::thread::sleep(Duration::from_secs(3600));
-            None
+            Outcome::NoName
         });
         let (out, took) = run(
             Mode::Answered,
