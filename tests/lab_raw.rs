@@ -254,12 +254,10 @@ fn pings_alongside_a_port_scan_find_hosts_whose_ports_are_silent() {
     assert!(!text.contains("\"state\":\"open\""));
 }
 
-#[test]
-fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
-    let Some(lab) = lab("unprivileged_sweeps_find_the_same_hosts_by_tcp_connect") else {
-        return;
-    };
-    let nd = tmp("unprivileged-sweep.ndjson");
+/// `-sn` over the /24 as `nobody`: one notice line containing `says`, exactly the hosts that
+/// answer, hosts only. Returns the NDJSON and the table.
+fn unprivileged_sweep_is_exact(lab: &Lab, says: &str, tag: &str) -> (String, String) {
+    let nd = tmp(&format!("unprivileged-sweep-{tag}.ndjson"));
     let args = [
         "-sn",
         "198.18.0.0/24",
@@ -271,10 +269,7 @@ fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
     let out = lab.command_under(UNPRIVILEGED, &args).output().unwrap();
     check_ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
-    let said: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("by TCP connect"))
-        .collect();
+    let said: Vec<&str> = err.lines().filter(|l| l.contains(says)).collect();
     assert_eq!(said.len(), 1, "one line says how hosts were found: {err}");
     let truth = GroundTruth::load();
     let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
@@ -284,8 +279,16 @@ fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
         !text.contains("\"type\":\"port\""),
         "a sweep reports hosts only"
     );
+    (text, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn unprivileged_sweeps_find_the_same_hosts_by_tcp_connect() {
+    let Some(lab) = lab("unprivileged_sweeps_find_the_same_hosts_by_tcp_connect") else {
+        return;
+    };
+    let (_, table) = unprivileged_sweep_is_exact(&lab, "by TCP connect", "tcp");
     // The table is one line per host up.
-    let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         table.lines().filter(|l| l.contains("  up  ")).count(),
         246,
@@ -313,31 +316,13 @@ fn unprivileged_sweeps_ping_through_datagram_sockets_where_allowed() {
         .status()
         .unwrap();
     assert!(set.success());
-    let nd = tmp("ping-socket-sweep.ndjson");
-    let args = [
-        "-sn",
-        "198.18.0.0/24",
-        "--timeout",
-        "300ms",
-        "-oD",
-        nd.to_str().unwrap(),
-    ];
-    let out = lab.command_under(UNPRIVILEGED, &args).output().unwrap();
-    check_ok(&out);
-    let err = String::from_utf8_lossy(&out.stderr);
-    let said: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("ICMP echo through datagram sockets"))
-        .collect();
-    assert_eq!(said.len(), 1, "one line says how hosts were found: {err}");
-    let truth = GroundTruth::load();
-    let want: BTreeSet<IpAddr> = hosts_24().filter(|ip| !truth.is_silent(*ip)).collect();
-    let text = read(&nd);
-    assert_eq!(hosts_up(&text), want);
+    let (text, _) = unprivileged_sweep_is_exact(&lab, "ICMP echo through datagram sockets", "icmp");
+    let hosts = text.lines().filter(|l| l.contains("\"type\":\"host\""));
     assert!(
-        text.lines()
-            .filter(|l| l.contains("\"type\":\"host\""))
-            .all(|l| l.contains("\"reason\":\"echo-reply\""))
+        hosts.clone().count() == 246
+            && hosts
+                .clone()
+                .all(|l| l.contains("\"reason\":\"echo-reply\""))
     );
 }
 

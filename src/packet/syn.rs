@@ -44,6 +44,20 @@ pub struct EthernetAddrs {
     pub dst: [u8; 6],
 }
 
+/// Writes an IPv4 Ethernet II header at the start of a template, if the link has one;
+/// returns where the IP header starts (14, or 0 on bare-IP links).
+pub fn write_ethernet(b: &mut [u8], eth: Option<EthernetAddrs>) -> usize {
+    match eth {
+        Some(e) => {
+            b[0..6].copy_from_slice(&e.dst);
+            b[6..12].copy_from_slice(&e.src);
+            b[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+            ETH_LEN
+        }
+        None => 0,
+    }
+}
+
 /// What varies per probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynFields {
@@ -68,15 +82,7 @@ pub struct SynTemplate {
 impl SynTemplate {
     pub fn new_v4(src: Ipv4Addr, eth: Option<EthernetAddrs>, ttl: u8) -> SynTemplate {
         let mut b = [0u8; ETH_LEN + IP_LEN + TCP_LEN];
-        let ip_at = match eth {
-            Some(e) => {
-                b[0..6].copy_from_slice(&e.dst);
-                b[6..12].copy_from_slice(&e.src);
-                b[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-                ETH_LEN
-            }
-            None => 0,
-        };
+        let ip_at = write_ethernet(&mut b, eth);
         let (ip, rest) = b[ip_at..].split_at_mut(IP_LEN);
         ip[0] = 0x45;
         ip[field::IP_TOTAL_LEN..][..2].copy_from_slice(&((IP_LEN + TCP_LEN) as u16).to_be_bytes());

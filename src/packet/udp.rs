@@ -4,7 +4,7 @@
 //! far below the rates where that shows).
 
 use super::checksum::{add_bytes, add_u32, finish};
-use super::syn::{ETH_LEN, EthernetAddrs, IP_LEN};
+use super::syn::{ETH_LEN, EthernetAddrs, IP_LEN, write_ethernet};
 use std::net::Ipv4Addr;
 
 pub const UDP_LEN: usize = 8;
@@ -32,15 +32,7 @@ pub struct UdpTemplate {
 impl UdpTemplate {
     pub fn new_v4(src: Ipv4Addr, eth: Option<EthernetAddrs>, ttl: u8) -> UdpTemplate {
         let mut b = [0u8; ETH_LEN + IP_LEN];
-        let ip_at = match eth {
-            Some(e) => {
-                b[0..6].copy_from_slice(&e.dst);
-                b[6..12].copy_from_slice(&e.src);
-                b[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-                ETH_LEN
-            }
-            None => 0,
-        };
+        let ip_at = write_ethernet(&mut b, eth);
         let ip = &mut b[ip_at..ip_at + IP_LEN];
         ip[0] = 0x45;
         ip[8] = ttl;

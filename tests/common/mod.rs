@@ -258,14 +258,7 @@ impl GroundTruth {
         hosts: impl Iterator<Item = IpAddr> + Clone,
         ports: &[u16],
     ) -> BTreeMap<SocketAddr, Truth> {
-        let mut m = BTreeMap::new();
-        for &p in ports {
-            for h in hosts.clone() {
-                let t = SocketAddr::new(h, p);
-                m.insert(t, self.udp_state(t));
-            }
-        }
-        m
+        expect_with(hosts, ports, |t| self.udp_state(t))
     }
 
     pub fn expect(
@@ -273,15 +266,24 @@ impl GroundTruth {
         hosts: impl Iterator<Item = IpAddr> + Clone,
         ports: &[u16],
     ) -> BTreeMap<SocketAddr, Truth> {
-        let mut m = BTreeMap::new();
-        for &p in ports {
-            for h in hosts.clone() {
-                let t = SocketAddr::new(h, p);
-                m.insert(t, self.state(t));
-            }
-        }
-        m
+        expect_with(hosts, ports, |t| self.state(t))
     }
+}
+
+/// The state of every host × port by `state`.
+fn expect_with(
+    hosts: impl Iterator<Item = IpAddr> + Clone,
+    ports: &[u16],
+    state: impl Fn(SocketAddr) -> Truth,
+) -> BTreeMap<SocketAddr, Truth> {
+    let mut m = BTreeMap::new();
+    for &p in ports {
+        for h in hosts.clone() {
+            let t = SocketAddr::new(h, p);
+            m.insert(t, state(t));
+        }
+    }
+    m
 }
 
 pub fn hosts_24() -> impl Iterator<Item = IpAddr> + Clone {
