@@ -41,7 +41,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
             writeln!(o, "{ip}{name}")?;
             writeln!(
                 o,
-                "  {:<12} {:<9} {:<18} {:>9}",
+                "  {:<12} {:<13} {:<18} {:>9}",
                 "PORT", "STATE", "SERVICE", "RTT"
             )?;
             for p in host.ports.values() {
@@ -52,7 +52,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     .unwrap_or_else(|| "-".into());
                 writeln!(
                     o,
-                    "  {port:<12} {:<9} {:<18} {rtt:>9}",
+                    "  {port:<12} {:<13} {:<18} {rtt:>9}",
                     p.state.as_str(),
                     p.service
                 )?;
