@@ -32,6 +32,17 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use std::time::Instant;
 
+/// The connect engine's window: the descriptors the limit allows, less those the banner stage
+/// may hold at once beside it (a grab short of descriptors would lose its banner).
+fn default_window(cli: &Cli, nofile: u64) -> usize {
+    let banners = if wants_banners(cli) {
+        cli.banner_concurrency
+    } else {
+        0
+    };
+    crate::limits::default_inflight(nofile.saturating_sub(banners))
+}
+
 /// What a banner keeps of a service's bytes.
 const BANNER_BYTES: usize = 1024;
 
@@ -547,7 +558,7 @@ fn run_engine(
                 retries: cli.retries,
                 max_inflight: cli
                     .max_inflight
-                    .map_or_else(|| crate::limits::default_inflight(nofile), |n| n as usize),
+                    .map_or_else(|| default_window(cli, nofile), |n| n as usize),
                 per_host: cli.max_per_host,
                 rate: cli.rate,
                 hosts_only: is_sweep(cli),
