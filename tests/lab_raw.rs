@@ -58,6 +58,14 @@ fn udp_slash24_top20_is_exact_and_rejects_forged_answers() {
     }
 }
 
+/// A UDP scan stopped by Ctrl-C and resumed reports every open port exactly once.
+#[test]
+fn udp_ctrl_c_then_resume_is_exact() {
+    if let Some(lab) = lab("udp_ctrl_c_then_resume_is_exact") {
+        interrupt_then_resume(&lab, 1, "udp-graceful", "-sU");
+    }
+}
+
 /// With the target's ICMP errors limited as Linux limits them by default (1000/s, burst 50),
 /// a scan under that rate, with retries for what the limit still swallows, is exact.
 #[test]

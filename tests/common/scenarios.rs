@@ -170,11 +170,15 @@ pub fn interrupt_then_resume(lab: &Lab, signals: usize, tag: &str, scan_type: &s
     check_ok(&out);
 
     let ports = parse_port_ranges(ports);
-    let want: BTreeMap<SocketAddr, Truth> = GroundTruth::load()
-        .expect(hosts_24(), &ports)
-        .into_iter()
-        .filter(|(_, s)| *s == Truth::Open)
-        .collect();
+    let truth = GroundTruth::load();
+    let want: BTreeMap<SocketAddr, Truth> = if scan_type == "-sU" {
+        truth.expect_udp(hosts_24(), &ports)
+    } else {
+        truth.expect(hosts_24(), &ports)
+    }
+    .into_iter()
+    .filter(|(_, s)| *s == Truth::Open)
+    .collect();
     let mut first = BTreeMap::new();
     ndjson_ports(&read(&nd1), &mut first);
     assert!(
