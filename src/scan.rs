@@ -636,6 +636,8 @@ fn raw_options(cli: &Cli, seed: u64) -> LaunchOptions {
             batch: 64,
             report_silent: cli.show_closed && live,
             listening: live,
+            // The launcher sets the real count.
+            senders: 1,
         },
     }
 }

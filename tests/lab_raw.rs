@@ -67,7 +67,8 @@ fn udp_ctrl_c_then_resume_is_exact() {
 }
 
 /// With the target's ICMP errors limited as Linux limits them by default (1000/s, burst 50),
-/// a scan under that rate, with retries for what the limit still swallows, is exact.
+/// a scan under that rate is exact, and so is one at the default rate whose retries are
+/// paced to the errors that arrive.
 #[test]
 fn udp_is_exact_under_the_targets_icmp_rate_limit() {
     if let Some(lab) = lab("udp_is_exact_under_the_targets_icmp_rate_limit") {
@@ -100,6 +101,9 @@ fn udp_is_exact_under_the_targets_icmp_rate_limit() {
             closed < 2706,
             "the ICMP limit did not bite: {closed} closed"
         );
+        // At the default rate, retries paced to the rationed errors recover them all.
+        let args = ["--retries", "3", "--timeout", "500ms"];
+        udp_slash24_top20_is_exact(&lab, &[], &args, "limited-paced");
     }
 }
 

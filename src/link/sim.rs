@@ -44,9 +44,13 @@ pub struct Faults {
     pub synack_retransmits: u32,
     /// Forged replies per probe: SYN-ACKs and RSTs to our port range with wrong acks.
     pub forged_per_probe: u32,
+    /// ICMP errors the network's hosts send per second in all, bursts of 50, as Linux's
+    /// `icmp_msgs_per_sec` (0 = no limit).
+    pub icmp_per_sec: u64,
 }
 
 pub const ROUTER: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 254);
+const ICMP_BURST: f64 = 50.0;
 
 type Script = Box<dyn Fn(Ipv4Addr, u16) -> Behaviour + Send>;
 
@@ -68,6 +72,11 @@ pub struct SimNet {
     pub bad_probes: u64,
     /// The send time of every probe, in order (for rate checks).
     pub send_times: Vec<Duration>,
+    /// The ICMP limiter's credit and when it was last topped up.
+    icmp_credit: f64,
+    icmp_at: Duration,
+    /// ICMP errors the limit swallowed.
+    pub icmp_dropped: u64,
 }
 
 impl SimNet {
@@ -91,6 +100,27 @@ impl SimNet {
             delivered: HashMap::new(),
             bad_probes: 0,
             send_times: Vec::new(),
+            icmp_credit: ICMP_BURST,
+            icmp_at: Duration::ZERO,
+            icmp_dropped: 0,
+        }
+    }
+
+    /// May an ICMP error go out now? (A token bucket, as the kernel's global limit.)
+    fn icmp_allowed(&mut self) -> bool {
+        let rate = self.faults.icmp_per_sec;
+        if rate == 0 {
+            return true;
+        }
+        let dt = self.now.saturating_sub(self.icmp_at).as_secs_f64();
+        self.icmp_at = self.now;
+        self.icmp_credit = (self.icmp_credit + dt * rate as f64).min(ICMP_BURST);
+        if self.icmp_credit >= 1.0 {
+            self.icmp_credit -= 1.0;
+            true
+        } else {
+            self.icmp_dropped += 1;
+            false
         }
     }
 
@@ -248,7 +278,8 @@ impl SimNet {
                 let b = self.builder(them, us).udp(dport, sport);
                 b.write(&mut out, payload).ok().map(|()| out)
             }
-            Behaviour::Closed => unreachable(them, 3, self),
+            Behaviour::Closed if self.icmp_allowed() => unreachable(them, 3, self),
+            Behaviour::Closed => None,
             Behaviour::Unreachable(code) => unreachable(ROUTER, code, self),
             Behaviour::Silent => None,
         };

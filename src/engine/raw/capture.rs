@@ -2,6 +2,7 @@
 //! checks the cookie), turned into the index it answers, claimed in the state table, and
 //! reported once. Forged, duplicate and unrelated frames are counted, never reported.
 
+use super::icmp_pace::IcmpPace;
 use super::table::AnsweredSet;
 use crate::engine::EngineContext;
 use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
@@ -34,6 +35,8 @@ pub struct Capture<'a, P: Probe> {
     hosts_up: HashSet<IpAddr>,
     /// Emit events for closed and filtered ports too (`--show-closed`).
     report_closed: bool,
+    /// UDP: hosts that ration their port unreachables, for the senders' retry pace.
+    pacing: Option<&'a IcmpPace>,
     pub counters: CaptureCounters,
 }
 
@@ -50,8 +53,15 @@ impl<'a, P: Probe> Capture<'a, P> {
             answered,
             hosts_up: HashSet::new(),
             report_closed,
+            pacing: None,
             counters: CaptureCounters::default(),
         }
+    }
+
+    /// Records port unreachables in `pace` (UDP scans).
+    pub fn pacing(mut self, pace: Option<&'a IcmpPace>) -> Self {
+        self.pacing = pace;
+        self
     }
 
     /// `now` is on the sender's clock (since the scan's origin), for RTTs from echoed times.
@@ -126,8 +136,14 @@ impl<'a, P: Probe> Capture<'a, P> {
             // A valid cookie for the other transport: only a scan sharing our seed sends those.
             return self.counters.unrelated += 1;
         }
-        if self.claim(ip, port).is_none() {
+        let Some(j) = self.claim(ip, port) else {
             return;
+        };
+        if reason == Reason::PortUnreach
+            && proto == Proto::Udp
+            && let Some(p) = self.pacing
+        {
+            p.record(j % self.ctx.space.hosts().max(1));
         }
         let ip = IpAddr::V4(ip);
         let hostname = self.ctx.names.get(&ip).cloned();

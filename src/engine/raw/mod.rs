@@ -10,6 +10,7 @@
 //! SimNet tests drive the same functions on a manual clock.
 
 pub mod capture;
+pub mod icmp_pace;
 pub mod launch;
 pub mod sender;
 pub mod split;
@@ -24,6 +25,7 @@ use crate::packet::probe::Probe;
 use crate::rate::{Clock, MonotonicClock};
 use crate::stop::StopLevel;
 use capture::{Capture, CaptureCounters};
+use icmp_pace::IcmpPace;
 use sender::{Sender, Step};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +49,8 @@ pub struct RawOptions {
     /// Whether anything can answer: false for the dry run and the offline benchmark, where
     /// silence means nothing and is not counted as filtered.
     pub listening: bool,
+    /// Sender threads sharing the scan (each paces its share of UDP retries).
+    pub senders: u64,
 }
 
 /// How a raw scan ended: where it stood, what the capture thread saw, and the error that
@@ -88,6 +92,9 @@ where
     R: PacketRx + Send,
 {
     let answered = AnsweredSet::new(ctx.space.size());
+    // UDP only: closed ports answer through the hosts' rationed ICMP errors.
+    let pace = (ctx.space.proto() == crate::event::Proto::Udp && opts.listening)
+        .then(|| IcmpPace::new(ctx.space.hosts()));
     let clock = MonotonicClock::default();
     let capture_done = AtomicBool::new(false);
     let threads = txs.len().max(1) as u64;
@@ -100,7 +107,8 @@ where
     );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c = Capture::new(probe, ctx, &answered, opts.report_silent);
+            let mut c =
+                Capture::new(probe, ctx, &answered, opts.report_silent).pacing(pace.as_ref());
             while !capture_done.load(Ordering::Acquire) {
                 if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
                     // Without capture no answer can be seen: every sender stops as on abort.
@@ -117,8 +125,13 @@ where
             .map(|(t, (tx, cursor))| {
                 let mut mine = opts.clone();
                 mine.rate = opts.rate.map(|r| share(r, t as u64, threads));
-                let (answered, clock) = (&answered, &clock);
-                s.spawn(move || send_loop(probe, tx, cursor, ctx, answered, &mine, clock))
+                mine.senders = threads;
+                let shared = Shared {
+                    answered: &answered,
+                    clock: &clock,
+                    pace: pace.as_ref(),
+                };
+                s.spawn(move || send_loop(probe, tx, cursor, ctx, shared, &mine))
             })
             .collect();
         let mut failure = None;
@@ -161,18 +174,30 @@ fn share(rate: u64, t: u64, threads: u64) -> u64 {
     (rate / threads + u64::from(t < rate % threads)).max(1)
 }
 
+/// What every sender thread shares with the others and the capture thread.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    answered: &'a AnsweredSet,
+    clock: &'a MonotonicClock,
+    pace: Option<&'a IcmpPace>,
+}
+
 /// One sender thread: steps until its sub-shard is finished or a stop (or an error) ends it.
 fn send_loop<P: Probe, T: PacketTx>(
     probe: &P,
     mut tx: T,
     cursor: Cursor,
     ctx: &EngineContext,
-    answered: &AnsweredSet,
+    shared: Shared,
     opts: &RawOptions,
-    clock: &MonotonicClock,
 ) -> (CursorState, Option<io::Error>) {
     lower_timer_slack();
-    let mut sender = Sender::new(probe, ctx, answered, opts, cursor, clock.now());
+    let Shared {
+        answered,
+        clock,
+        pace,
+    } = shared;
+    let mut sender = Sender::new(probe, ctx, answered, opts, cursor, clock.now(), pace);
     loop {
         let level = ctx.stop.level();
         let now = clock.now();

@@ -7,6 +7,7 @@
 //! calls it in a loop on the real clock; the SimNet tests call it on a manual clock.
 
 use super::RawOptions;
+use super::icmp_pace::IcmpPace;
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
@@ -55,6 +56,13 @@ pub struct Sender<'a, P: Probe> {
     last: VecDeque<Flight>,
     /// Silent after an attempt and owed another: (position, index, attempt number).
     resend: VecDeque<(u64, u64, u32)>,
+    /// UDP retries to hosts that ration their ICMP errors, sent at `pace` (see `icmp_pace`).
+    paced: VecDeque<(u64, u64, u32)>,
+    pacing: Option<&'a IcmpPace>,
+    pace: RateLimiter,
+    /// When the pace next allows a paced retry, if it said to wait.
+    paced_at: Option<Duration>,
+    origin: Duration,
     /// Positions a graceful stop left owing retries: they go to the resume point.
     owed: Vec<u64>,
     batch: FrameBatch,
@@ -68,6 +76,7 @@ impl<'a, P: Probe> Sender<'a, P> {
         opts: &'a RawOptions,
         cursor: Cursor,
         now: Duration,
+        pacing: Option<&'a IcmpPace>,
     ) -> Self {
         Sender {
             probe,
@@ -80,6 +89,11 @@ impl<'a, P: Probe> Sender<'a, P> {
             retrying: VecDeque::new(),
             last: VecDeque::new(),
             resend: VecDeque::new(),
+            paced: VecDeque::new(),
+            pacing,
+            pace: RateLimiter::new(Some(1000), 1, now),
+            paced_at: None,
+            origin: now,
             owed: Vec::new(),
             batch: FrameBatch::new(opts.batch),
         }
@@ -120,14 +134,19 @@ impl<'a, P: Probe> Sender<'a, P> {
         if let Some(at) = limited {
             return Ok(Step::Idle(at));
         }
-        let sending = level == StopLevel::Running && self.has_work();
+        let sending = level == StopLevel::Running && (!self.resend.is_empty() || !self.exhausted);
         if sending {
             return Ok(Step::Busy);
         }
+        let paced = match (level, self.paced.is_empty()) {
+            (StopLevel::Running, false) => Some(self.paced_at.unwrap_or(now)),
+            _ => None,
+        };
         let next_due = [self.retrying.front(), self.last.front()]
             .into_iter()
             .flatten()
             .map(|f| f.due)
+            .chain(paced)
             .min();
         Ok(match next_due {
             Some(due) => Step::Idle(due.max(now)),
@@ -140,6 +159,7 @@ impl<'a, P: Probe> Sender<'a, P> {
     pub fn finish(mut self, level: StopLevel) -> CursorState {
         let mut unfinished = std::mem::take(&mut self.owed);
         unfinished.extend(self.resend.iter().map(|&(pos, ..)| pos));
+        unfinished.extend(self.paced.iter().map(|&(pos, ..)| pos));
         if level == StopLevel::Abort {
             for f in self.retrying.iter().chain(self.last.iter()) {
                 if !self.answered.contains(f.j) {
@@ -151,7 +171,30 @@ impl<'a, P: Probe> Sender<'a, P> {
     }
 
     fn has_work(&self) -> bool {
-        !self.resend.is_empty() || !self.exhausted
+        !self.resend.is_empty() || !self.paced.is_empty() || !self.exhausted
+    }
+
+    /// A paced retry, if the pace allows one now.
+    fn take_paced(&mut self, now: Duration) -> Option<(u64, u64, u32)> {
+        let pacing = self.pacing?;
+        if self.paced.is_empty() {
+            return None;
+        }
+        let shares = self.opts.senders.max(1);
+        self.pace.set_rate(
+            Some(pacing.rate(now.saturating_sub(self.origin), shares)),
+            now,
+        );
+        match self.pace.poll(now, 1) {
+            Pace::Send(_) => {
+                self.paced_at = None;
+                self.paced.pop_front()
+            }
+            Pace::Wait(d) => {
+                self.paced_at = Some(now + d);
+                None
+            }
+        }
     }
 
     /// Crafts up to `n` probes into the batch: retries first, then new targets.
@@ -170,8 +213,13 @@ impl<'a, P: Probe> Sender<'a, P> {
 
     fn fill_inner(&mut self, now: Duration, sent_us: u32, n: usize) {
         for _ in 0..n {
-            let (pos, j, attempt) = match self.resend.pop_front() {
+            let next = match self.resend.pop_front() {
+                Some(r) => Some(r),
+                None => self.take_paced(now),
+            };
+            let (pos, j, attempt) = match next {
                 Some(r) => r,
+                None if self.exhausted => return,
                 None => match self.cursor.next_target() {
                     Some((pos, j)) => (pos, j, 0),
                     None => {
@@ -223,13 +271,19 @@ impl<'a, P: Probe> Sender<'a, P> {
             if self.answered.contains(f.j) {
                 self.ctx.stats.done.fetch_add(1, Relaxed);
             } else if level == StopLevel::Running {
-                self.resend.push_back((f.pos, f.j, f.attempt + 1));
+                let retry = (f.pos, f.j, f.attempt + 1);
+                let host = f.j % self.ctx.space.hosts().max(1);
+                match self.pacing {
+                    Some(p) if p.rationed(host) => self.paced.push_back(retry),
+                    _ => self.resend.push_back(retry),
+                }
             } else {
                 self.owed.push(f.pos);
             }
         }
         if level != StopLevel::Running {
             self.owed.extend(self.resend.drain(..).map(|(pos, ..)| pos));
+            self.owed.extend(self.paced.drain(..).map(|(pos, ..)| pos));
         }
         while let Some(f) = self.last.front().copied() {
             if !self.answered.contains(f.j) && f.due > now {

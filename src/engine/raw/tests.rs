@@ -3,6 +3,7 @@
 
 use super::RawOptions;
 use super::capture::{Capture, CaptureCounters};
+use super::icmp_pace::IcmpPace;
 use super::sender::{Sender, Step};
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState, Shard};
@@ -73,6 +74,7 @@ fn options(retries: u32) -> RawOptions {
         batch: 16,
         report_silent: true,
         listening: true,
+        senders: 1,
     }
 }
 
@@ -160,9 +162,11 @@ fn drive<P: Probe>(
     s: &Setup,
 ) -> (CursorState, CaptureCounters, usize) {
     let answered = AnsweredSet::new(ctx.space.size());
+    let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
     let mut now = Duration::ZERO;
-    let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now);
-    let mut capture = Capture::new(probe, ctx, &answered, s.opts.report_silent);
+    let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
+    let mut capture =
+        Capture::new(probe, ctx, &answered, s.opts.report_silent).pacing(pace.as_ref());
     let mut max_in_flight = 0;
     for _ in 0..10_000_000 {
         if let Some((at, level)) = s.stop_at
@@ -313,6 +317,35 @@ fn udp_states_are_exact_through_duplicates_jitter_and_forgeries() {
         if let Event::Port(p) = e {
             assert_eq!(p.proto, Proto::Udp);
         }
+    }
+}
+
+/// Hosts that ration their ICMP errors as Linux does by default (1000 a second in all, bursts
+/// of 50) against a scan of 40 mostly closed ports at 10,000 probes a second: most closed
+/// ports look silent in the first pass, and one retry, paced to the rate the errors arrive
+/// at, recovers every one.
+#[test]
+fn udp_retries_paced_to_rationed_icmp_find_every_closed_port() {
+    let mut s = Setup::new(22);
+    s.proto = Proto::Udp;
+    s.ports = (1..=40).collect();
+    s.faults.icmp_per_sec = 1000;
+    s.opts.rate = Some(10_000);
+    let r = simulate(&s);
+    assert!(
+        r.net.icmp_dropped > 1000,
+        "the limit bit: {}",
+        r.net.icmp_dropped
+    );
+    let got = port_results(&r.events);
+    for (ip, port) in all_targets(&s.ports) {
+        let want = match script(ip, port) {
+            Behaviour::Open => PortState::Open,
+            Behaviour::Closed => PortState::Closed,
+            Behaviour::Unreachable(_) => PortState::Filtered,
+            Behaviour::Silent => PortState::OpenFiltered,
+        };
+        assert_eq!(got[&(IpAddr::V4(ip), port)].0, want, "{ip}:{port}");
     }
 }
 
