@@ -51,12 +51,25 @@ impl Connector for KernelConnector {
         }
         let start = Instant::now();
         match tokio::time::timeout(timeout, socket.connect(target)).await {
-            Ok(Ok(_stream)) => Attempt::Open {
-                rtt: start.elapsed(),
-            },
+            Ok(Ok(stream)) => connected(&stream, start.elapsed()),
             Ok(Err(e)) => classify_error(e, start.elapsed()),
             Err(_) => Attempt::Silent,
         }
+    }
+}
+
+/// A completed handshake, unless the socket connected to itself. A connect to a port of this
+/// machine's ephemeral range can be given that very port as its source: its SYN then meets
+/// itself and TCP's simultaneous open completes a connection with no listener behind it.
+/// That only happens when nothing listens there (the kernel hands out no source port a
+/// listener holds), so the port is closed.
+fn connected(stream: &tokio::net::TcpStream, rtt: Duration) -> Attempt {
+    match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(local), Ok(peer)) if local == peer => Attempt::Closed {
+            reason: Reason::ConnRefused,
+            rtt,
+        },
+        _ => Attempt::Open { rtt },
     }
 }
 
@@ -136,5 +149,31 @@ mod tests {
             assert!(matches!(os(code), Attempt::Resource(_)), "errno {code}");
         }
         assert!(matches!(os(libc::ETIMEDOUT), Attempt::Silent));
+    }
+
+    /// The race behind false opens on localhost, made certain: a socket bound to the very
+    /// port it connects to completes a handshake with itself, with no listener anywhere.
+    #[tokio::test]
+    async fn a_socket_connected_to_itself_is_closed_not_open() {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let own = socket.local_addr().unwrap();
+        let stream = socket.connect(own).await.unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), own, "no self-connect happened");
+        assert!(matches!(
+            connected(&stream, Duration::ZERO),
+            Attempt::Closed {
+                reason: Reason::ConnRefused,
+                ..
+            }
+        ));
+        // A real listener's connection stays open.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let stream = tokio::net::TcpStream::connect(to).await.unwrap();
+        assert!(matches!(
+            connected(&stream, Duration::ZERO),
+            Attempt::Open { .. }
+        ));
     }
 }
