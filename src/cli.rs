@@ -2,9 +2,8 @@
 //! rewritten to long ones before clap sees them, so users keep their habits.
 
 use crate::cursor::Shard;
-use crate::packet::cookie::SourcePorts;
-use crate::privilege::ScanType;
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,15 +24,11 @@ pub enum ScanTypeArg {
     Udp,
 }
 
-impl From<ScanTypeArg> for ScanType {
-    fn from(a: ScanTypeArg) -> ScanType {
-        match a {
-            ScanTypeArg::Syn => ScanType::Syn,
-            ScanTypeArg::Connect => ScanType::Connect,
-            ScanTypeArg::Ping => ScanType::Ping,
-            ScanTypeArg::Udp => ScanType::Udp,
-        }
-    }
+/// `--source-port`: one port or a range `LO-HI`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourcePortRange {
+    pub lo: u16,
+    pub hi: u16,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -111,7 +106,7 @@ pub struct Cli {
     pub wait: Option<Duration>,
     /// Raw scans: our source ports (a cookie picks one per target)
     #[arg(long, value_name = "PORT|LO-HI", default_value = "61000-61999", value_parser = parse_source_ports)]
-    pub source_port: SourcePorts,
+    pub source_port: SourcePortRange,
     /// Raw scans: send from this interface [default: from the routing table]
     #[arg(short = 'e', long, value_name = "IFACE")]
     pub interface: Option<String>,
@@ -165,21 +160,42 @@ pub struct Cli {
     /// No progress line and no notices on stderr
     #[arg(short, long)]
     pub quiet: bool,
-    /// Continue the scan saved in FILE (options come from it; outputs named here replace its)
+    /// Continue the scan saved in FILE. What to scan comes from it; rates, timing, excludes
+    /// (added to its own) and outputs (replacing its) may be given again
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
+    /// Print the resolved configuration (targets, ports, engine, rates, outputs …) and exit
+    #[arg(long)]
+    pub echo: bool,
     /// Where an interrupted scan saves its resume point
     #[arg(long, value_name = "FILE", default_value = "synsweep.resume")]
     pub resume_file: PathBuf,
 }
 
-impl Cli {
-    pub fn has_outputs(&self) -> bool {
-        self.output_json.is_some()
-            || self.output_ndjson.is_some()
-            || self.output_grepable.is_some()
-            || self.output_xml.is_some()
-    }
+/// A command line, and which options it named (rather than left at their defaults).
+pub struct Parsed {
+    pub cli: Cli,
+    /// The arguments as the user wrote them, without the program name.
+    pub args: Vec<String>,
+    /// The long names (without `--`) of the options given, positional targets as "targets".
+    pub given: Vec<String>,
+}
+
+/// Parses the arguments after the program name (nmap forms are rewritten first).
+pub fn parse(args: Vec<String>) -> Result<Parsed, clap::Error> {
+    let mut cmd = Cli::command();
+    let normalized = normalize_args(std::iter::once("synsweep".to_string()).chain(args.clone()));
+    let matches = cmd.try_get_matches_from_mut(normalized)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+    let given = cmd
+        .get_arguments()
+        .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|a| {
+            a.get_long()
+                .map_or_else(|| a.get_id().to_string(), str::to_string)
+        })
+        .collect();
+    Ok(Parsed { cli, args, given })
 }
 
 /// Rewrites nmap-style options to the long forms clap knows, and `synsweep bench …` to
@@ -222,7 +238,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-pub fn parse_source_ports(s: &str) -> Result<SourcePorts, String> {
+pub fn parse_source_ports(s: &str) -> Result<SourcePortRange, String> {
     let bad = || format!("'{s}' is not a port or a range LO-HI of ports 1-65535");
     let port = |p: &str| {
         p.trim()
@@ -238,11 +254,7 @@ pub fn parse_source_ports(s: &str) -> Result<SourcePorts, String> {
     if lo > hi {
         return Err(bad());
     }
-    Ok(SourcePorts {
-        base: lo,
-        // At most 65535 ports fit in the u16 count: 1-65535 is all of them.
-        count: (u32::from(hi) - u32::from(lo) + 1).min(u32::from(u16::MAX)) as u16,
-    })
+    Ok(SourcePortRange { lo, hi })
 }
 
 pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
@@ -269,12 +281,6 @@ pub fn parse_shard(s: &str) -> Result<Shard, String> {
         return Err(bad());
     }
     Ok(Shard { index, count })
-}
-
-/// Parses a command line saved in a resume file (without the program name).
-pub fn parse_saved(argv: &[String]) -> Result<Cli, String> {
-    let args = std::iter::once("synsweep".to_string()).chain(argv.iter().cloned());
-    Cli::try_parse_from(normalize_args(args)).map_err(|e| first_line(&e.to_string()))
 }
 
 /// clap's messages run over several lines; the first names what was wrong.
@@ -339,19 +345,15 @@ mod tests {
     fn source_ports_macs_and_bench() {
         assert_eq!(
             parse_source_ports("61000-61999"),
-            Ok(SourcePorts {
-                base: 61000,
-                count: 1000
+            Ok(SourcePortRange {
+                lo: 61000,
+                hi: 61999
             })
         );
         assert_eq!(
             parse_source_ports("5000"),
-            Ok(SourcePorts {
-                base: 5000,
-                count: 1
-            })
+            Ok(SourcePortRange { lo: 5000, hi: 5000 })
         );
-        assert_eq!(parse_source_ports("1-65535").unwrap().count, 65535);
         for bad in ["0", "9-3", "x", "1-70000", ""] {
             assert!(parse_source_ports(bad).is_err(), "{bad}");
         }

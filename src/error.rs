@@ -19,6 +19,10 @@ pub enum Error {
     WriteFile(PathBuf, std::io::Error),
     #[error("bad resume file {path}: {1}", path = .0.display())]
     BadResume(PathBuf, String),
+    #[error(
+        "--{0} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)"
+    )]
+    NotOnResume(String),
     #[error("nothing to scan: {0}")]
     Empty(String),
     #[error("scan too large: {0}")]
@@ -29,6 +33,17 @@ pub enum Error {
     Link(String),
     #[error("{0}: {1}")]
     Os(&'static str, std::io::Error),
+}
+
+impl Error {
+    /// The process's exit code for this error: 2 for what the user asked (fix the input and
+    /// run again), 1 for what went wrong while running.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::WriteFile(..) | Error::Os(..) | Error::Link(..) => 1,
+            _ => 2,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

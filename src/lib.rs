@@ -2,6 +2,7 @@
 
 pub mod banners;
 pub mod cli;
+pub mod config;
 pub mod cursor;
 pub mod engine;
 pub mod error;

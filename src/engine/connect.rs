@@ -6,14 +6,14 @@
 use super::EngineContext;
 use super::connector::{Attempt, Connector};
 use super::host_gate::HostGate;
+use super::report::{Answer, HostsUp};
 use super::rtt::RttEstimator;
 use crate::cursor::{Cursor, CursorState};
-use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
-use crate::ports::services::service_name;
+use crate::event::{PortState, Proto, Reason};
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -30,8 +30,6 @@ pub struct ConnectOptions {
     pub per_host: u32,
     /// Attempts per second; `None` = as fast as the window allows.
     pub rate: Option<u64>,
-    /// A host sweep: report hosts that answered, not the ports that were asked.
-    pub hosts_only: bool,
 }
 
 /// (position in the walk, index in the space, attempt number)
@@ -50,7 +48,7 @@ pub async fn run<C: Connector>(
     let mut gate: HostGate<Item> = HostGate::new(opts.per_host);
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<u64> = HashSet::new();
-    let mut hosts_up: HashSet<IpAddr> = HashSet::new();
+    let mut hosts_up = HostsUp::default();
     let max_window = opts.max_inflight.max(1);
     let mut window = max_window;
     let mut backoff_until = Duration::ZERO;
@@ -135,7 +133,10 @@ pub async fn run<C: Connector>(
                 shortage_streak = 0;
                 window = (window + 1).min(max_window);
                 gate.release(host);
-                report(ctx, &mut hosts_up, target, state, reason, measured, opts.hosts_only);
+                ctx.stats.done.fetch_add(1, Relaxed);
+                let (ip, port, proto) = (target.ip(), target.port(), ctx.space.proto());
+                let rtt = measured;
+                ctx.report.answer(&mut hosts_up, Answer { ip, port, proto, state, reason, rtt });
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             _ = ctx.stop.changed_from(level) => {}
@@ -169,54 +170,12 @@ fn next_item(
             return None;
         };
         let host = ctx.space.target(idx).ip();
+        if ctx.space.skips(host) {
+            ctx.stats.done.fetch_add(1, Relaxed);
+            continue;
+        }
         if let Some(item) = gate.admit(host, (pos, idx, 0)) {
             return Some((host, item));
         }
     }
-}
-
-fn report(
-    ctx: &EngineContext,
-    hosts_up: &mut HashSet<IpAddr>,
-    target: SocketAddr,
-    state: PortState,
-    reason: Reason,
-    rtt: Option<Duration>,
-    hosts_only: bool,
-) {
-    let ip = target.ip();
-    let rtt_ms = rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3);
-    let hostname = ctx.names.get(&ip).cloned();
-    ctx.stats.done.fetch_add(1, Relaxed);
-    if !hosts_only {
-        ctx.stats.count_state(state);
-    }
-    let ts = unix_now();
-    // A host is up when it answered for itself (handshake or RST), not when a router did.
-    if matches!(state, PortState::Open | PortState::Closed) && hosts_up.insert(ip) {
-        ctx.stats.hosts_up.fetch_add(1, Relaxed);
-        ctx.emit(Event::Host(HostResult {
-            ip,
-            state: "up".into(),
-            reason,
-            rtt_ms,
-            ts,
-            hostname: hostname.clone(),
-        }));
-    }
-    if hosts_only {
-        return;
-    }
-    let proto = ctx.space.proto();
-    ctx.emit(Event::Port(PortResult {
-        ip,
-        port: target.port(),
-        proto,
-        state,
-        reason,
-        service: service_name(target.port(), proto).to_string(),
-        rtt_ms,
-        ts,
-        hostname,
-    }));
 }

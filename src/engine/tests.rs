@@ -3,6 +3,7 @@
 use super::EngineContext;
 use super::connect::{ConnectOptions, run};
 use super::connector::{Attempt, Connector};
+use super::report::{Reporter, SHOW_ALL};
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::event::{Event, PortState, Reason, Stats};
 use crate::ports::PortList;
@@ -112,7 +113,6 @@ fn opts() -> ConnectOptions {
         max_inflight: 64,
         per_host: 8,
         rate: None,
-        hosts_only: false,
     }
 }
 
@@ -142,11 +142,12 @@ fn scan(
         .build()
         .unwrap();
     let (tx, rx) = crossbeam_channel::unbounded();
+    let stats = Arc::new(Stats::default());
+    let report = Reporter::new(Arc::default(), stats.clone(), tx, SHOW_ALL);
     let ctx = EngineContext {
         space: sp.clone(),
-        names: HashMap::new(),
-        stats: Arc::new(Stats::default()),
-        events: tx,
+        report,
+        stats: stats.clone(),
         stop,
     };
     let cursor = Cursor::new(sp.size(), seed, Shard::WHOLE, resume);
@@ -155,7 +156,7 @@ fn scan(
         let state = run(net, cursor, &ctx, o).await;
         (state, start.elapsed())
     });
-    drop(ctx.events);
+    drop(ctx);
     let events: Vec<Event> = rx.iter().collect();
     let mut results = Results::new();
     for e in &events {
@@ -168,7 +169,7 @@ fn scan(
         results,
         events,
         state,
-        stats: ctx.stats,
+        stats,
         elapsed,
     }
 }

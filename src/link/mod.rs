@@ -13,13 +13,27 @@ pub mod null;
 pub mod pcap;
 #[cfg(target_os = "linux")]
 pub mod ring;
+pub mod route;
 pub mod setup;
+#[cfg(test)]
 pub mod sim;
 
 use std::io;
 use std::time::Duration;
 
 pub use batch::FrameBatch;
+
+/// Where crafted probes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// Send for real (AF_PACKET on Linux, or libpcap).
+    Live,
+    /// Print each probe to stdout instead of sending it.
+    DryRun,
+    /// Craft into no device: the generator's benchmark.
+    Offline,
+}
 
 /// The sending half: whole frames out (link header included when the link has one).
 pub trait PacketTx {

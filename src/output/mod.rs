@@ -12,7 +12,7 @@ pub mod table;
 pub mod xml;
 
 use crate::error::{Error, Result};
-use crate::event::{Event, PortState, Stats};
+use crate::event::{Event, Stats};
 use meta::{Figures, ScanMeta, Summary};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -35,7 +35,8 @@ pub trait Sink: Send {
     -> io::Result<()>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dest {
     Stdout,
     File(PathBuf),
@@ -53,7 +54,6 @@ impl Dest {
 
 #[derive(Debug, Clone, Default)]
 pub struct OutputConfig {
-    pub show_closed: bool,
     pub json: Option<Dest>,
     pub ndjson: Option<Dest>,
     pub grepable: Option<Dest>,
@@ -182,7 +182,6 @@ impl OutputThread {
         };
         let progress = status::Progress::new(cfg.progress_on_terminal, status_json);
         let (finish, finish_rx) = crossbeam_channel::bounded(1);
-        let show_closed = cfg.show_closed;
         let handle = std::thread::Builder::new()
             .name("output".into())
             .spawn(move || {
@@ -193,7 +192,6 @@ impl OutputThread {
                 let run = OutputLoop {
                     sinks,
                     progress,
-                    show_closed,
                     store,
                     stats,
                     meta,
@@ -218,7 +216,6 @@ impl OutputThread {
 struct OutputLoop {
     sinks: Vec<Box<dyn Sink>>,
     progress: status::Progress,
-    show_closed: bool,
     store: ResultStore,
     stats: Arc<Stats>,
     meta: ScanMeta,
@@ -246,9 +243,8 @@ impl OutputLoop {
             loop {
                 match events.try_recv() {
                     Ok(e) => {
-                        let reported = self.show_closed
-                            || !matches!(&e, Event::Port(p) if p.state != PortState::Open);
-                        if reported && self.store.is_new(&e) {
+                        // What is reported at all was decided by the engines' reporter.
+                        if self.store.is_new(&e) {
                             for s in &mut self.sinks {
                                 note(s.event(&e));
                             }

@@ -16,7 +16,7 @@ pub struct CookieKey {
 }
 
 /// Our source ports: `base + (cookie mod count)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourcePorts {
     pub base: u16,
     pub count: u16,

@@ -8,23 +8,7 @@ use std::sync::OnceLock;
 
 const SERVICES_TSV: &str = include_str!("../../data/services.tsv");
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-        }
-    }
-}
+pub use crate::event::Proto;
 
 fn table() -> &'static HashMap<(u16, Proto), &'static str> {
     static TABLE: OnceLock<HashMap<(u16, Proto), &'static str>> = OnceLock::new();

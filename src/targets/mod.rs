@@ -33,6 +33,10 @@ pub struct Targets {
     pub set: RangeSet,
     /// Forward names of host-name targets, kept for the results.
     pub names: HashMap<IpAddr, String>,
+    /// What the excludes named (resolved), whether or not it overlapped the targets.
+    pub excluded: RangeSet,
+    /// Ranges inside special blocks that were named on their own, and so are scanned.
+    pub special_named: RangeSet,
     /// One-line notices for the user (special blocks left out, ...).
     pub notices: Vec<String>,
 }
@@ -95,18 +99,29 @@ pub fn build(includes: &[String], excludes: &[String], resolve: Resolver) -> Res
         }
     }
     let mut kept = wide.subtract(&RangeSet::from_ranges(cut)).ranges().to_vec();
-    kept.extend(named_special);
+    kept.extend(named_special.iter().copied());
+    t.special_named = RangeSet::from_ranges(named_special);
 
     let mut ex = Vec::new();
     for tok in excludes {
         ex.extend(expand(tok, resolve, None)?);
     }
-    t.set = RangeSet::from_ranges(kept).subtract(&RangeSet::from_ranges(ex));
+    t.excluded = RangeSet::from_ranges(ex);
+    t.set = RangeSet::from_ranges(kept).subtract(&t.excluded);
     t.names.retain(|ip, _| t.set.contains(*ip));
     if t.set.is_empty() {
         return Err(Error::Empty("every target was excluded or left out".into()));
     }
     Ok(t)
+}
+
+/// The addresses `tokens` name (host names resolved), as one set.
+pub fn resolve_set(tokens: &[String], resolve: Resolver) -> Result<RangeSet> {
+    let mut ranges = Vec::new();
+    for tok in tokens {
+        ranges.extend(expand(tok, resolve, None)?);
+    }
+    Ok(RangeSet::from_ranges(ranges))
 }
 
 fn expand(

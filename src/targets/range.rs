@@ -157,6 +157,10 @@ impl RangeSet {
     }
 
     /// The addresses both sets hold.
+    pub fn union(&self, other: &RangeSet) -> RangeSet {
+        RangeSet::from_ranges(self.ranges.iter().chain(&other.ranges).copied().collect())
+    }
+
     pub fn intersect(&self, other: &RangeSet) -> RangeSet {
         let mut out = Vec::new();
         for a in &self.ranges {

@@ -5,13 +5,11 @@
 use super::icmp_pace::IcmpPace;
 use super::table::AnsweredSet;
 use crate::engine::EngineContext;
-use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, unix_now};
+use crate::engine::report::{Answer, HostsUp};
+use crate::event::{PortState, Proto, Reason};
 use crate::packet::probe::Probe;
 use crate::packet::reply::Verdict;
-use crate::ports::services::service_name;
-use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// What the capture thread saw besides reportable answers.
@@ -32,27 +30,19 @@ pub struct Capture<'a, P: Probe> {
     probe: &'a P,
     ctx: &'a EngineContext,
     answered: &'a AnsweredSet,
-    hosts_up: HashSet<IpAddr>,
-    /// Emit events for closed and filtered ports too (`--show-closed`).
-    report_closed: bool,
+    hosts_up: HostsUp,
     /// UDP: hosts that ration their port unreachables, for the senders' retry pace.
     pacing: Option<&'a IcmpPace>,
     pub counters: CaptureCounters,
 }
 
 impl<'a, P: Probe> Capture<'a, P> {
-    pub fn new(
-        probe: &'a P,
-        ctx: &'a EngineContext,
-        answered: &'a AnsweredSet,
-        report_closed: bool,
-    ) -> Self {
+    pub fn new(probe: &'a P, ctx: &'a EngineContext, answered: &'a AnsweredSet) -> Self {
         Capture {
             probe,
             ctx,
             answered,
-            hosts_up: HashSet::new(),
-            report_closed,
+            hosts_up: HostsUp::default(),
             pacing: None,
             counters: CaptureCounters::default(),
         }
@@ -146,38 +136,15 @@ impl<'a, P: Probe> Capture<'a, P> {
             p.record(j % self.ctx.space.hosts().max(1));
         }
         let ip = IpAddr::V4(ip);
-        let hostname = self.ctx.names.get(&ip).cloned();
-        let rtt_ms = rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3);
-        let ts = unix_now();
-        self.ctx.stats.count_state(state);
-        // A host is up when it answered for itself, not when a router answered for it.
-        if state != PortState::Filtered && self.hosts_up.insert(ip) {
-            self.ctx.stats.hosts_up.fetch_add(1, Relaxed);
-            self.ctx.emit(Event::Host(HostResult {
-                ip,
-                state: "up".into(),
-                reason,
-                rtt_ms,
-                ts,
-                hostname: hostname.clone(),
-            }));
-        }
-        if state != PortState::Open && !self.report_closed {
-            // Counted above; an event the output thread would only drop costs two allocations
-            // and a channel hand-off per closed port, CPU the probes' path needs.
-            return;
-        }
-        self.ctx.emit(Event::Port(PortResult {
+        let answer = Answer {
             ip,
             port,
             proto,
             state,
             reason,
-            service: service_name(port, proto).to_string(),
-            rtt_ms,
-            ts,
-            hostname,
-        }));
+            rtt,
+        };
+        self.ctx.report.answer(&mut self.hosts_up, answer);
     }
 
     /// The index an answer belongs to, claimed; None (and counted) if it is a repeat or names
@@ -207,19 +174,10 @@ impl<'a, P: Probe> Capture<'a, P> {
             self.counters.duplicates += 1;
             return;
         }
-        if !self.hosts_up.insert(ip) {
-            return; // already up through a port's answer; the echo is counted, not repeated
-        }
-        self.hosts_up.insert(ip);
-        self.ctx.stats.hosts_up.fetch_add(1, Relaxed);
-        self.ctx.emit(Event::Host(HostResult {
-            ip,
-            state: "up".into(),
-            reason: Reason::EchoReply,
-            rtt_ms: rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
-            ts: unix_now(),
-            hostname: self.ctx.names.get(&ip).cloned(),
-        }));
+        // A host already up through a port's answer: the echo is counted, not repeated.
+        self.ctx
+            .report
+            .host_up(&mut self.hosts_up, ip, Reason::EchoReply, rtt);
     }
 }
 

@@ -44,8 +44,6 @@ pub struct RawOptions {
     pub wait: Duration,
     /// Frames per send call.
     pub batch: usize,
-    /// Report silent ports as filtered (`--show-closed`).
-    pub report_silent: bool,
     /// Whether anything can answer: false for the dry run and the offline benchmark, where
     /// silence means nothing and is not counted as filtered.
     pub listening: bool,
@@ -107,8 +105,7 @@ where
     );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c =
-                Capture::new(probe, ctx, &answered, opts.report_silent).pacing(pace.as_ref());
+            let mut c = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
             while !capture_done.load(Ordering::Acquire) {
                 if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
                     // Without capture no answer can be seen: every sender stops as on abort.

@@ -11,10 +11,9 @@ use super::icmp_pace::IcmpPace;
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
-use crate::event::{Event, PortResult, PortState, Proto, Reason, unix_now};
+use crate::engine::report::silent_state;
 use crate::link::{FrameBatch, PacketTx};
 use crate::packet::probe::{Probe, Slot};
-use crate::ports::services::service_name;
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
 use std::collections::VecDeque;
@@ -235,6 +234,10 @@ impl<'a, P: Probe> Sender<'a, P> {
                 self.ctx.stats.done.fetch_add(1, Relaxed);
                 continue;
             };
+            if self.ctx.space.skips(ip) {
+                self.ctx.stats.done.fetch_add(1, Relaxed);
+                continue;
+            }
             let crafted = self
                 .batch
                 .push_with(|out| self.probe.craft(out, dst, slot, sent_us));
@@ -308,31 +311,11 @@ impl<'a, P: Probe> Sender<'a, P> {
         if !self.opts.listening {
             return;
         }
-        // Silence from TCP means a filter; from UDP it may as well be a service that ignored
-        // a probe it did not understand.
         let proto = self.ctx.space.proto();
-        let state = match proto {
-            Proto::Tcp => PortState::Filtered,
-            Proto::Udp => PortState::OpenFiltered,
-        };
-        if !self.opts.report_silent {
-            self.ctx.stats.count_state(state);
-            return;
-        }
-        if !self.answered.claim(j) {
+        let reported = self.ctx.report.reports(silent_state(proto));
+        if reported && !self.answered.claim(j) {
             return; // answered between the check and now: the capture thread reported it
         }
-        self.ctx.stats.count_state(state);
-        self.ctx.emit(Event::Port(PortResult {
-            ip,
-            port,
-            proto,
-            state,
-            reason: Reason::NoResponse,
-            service: service_name(port, proto).to_string(),
-            rtt_ms: None,
-            ts: unix_now(),
-            hostname: self.ctx.names.get(&ip).cloned(),
-        }));
+        self.ctx.report.silent(ip, port, proto);
     }
 }

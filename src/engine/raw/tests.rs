@@ -8,6 +8,7 @@ use super::sender::{Sender, Step};
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
+use crate::engine::report::{Reporter, SHOW_ALL};
 use crate::event::{Event, PortState, Proto, Reason, Stats};
 use crate::link::PacketRx;
 use crate::link::sim::{Behaviour, Faults, SimNet};
@@ -72,7 +73,6 @@ fn options(retries: u32) -> RawOptions {
         timeout: Duration::from_millis(300),
         wait: Duration::from_millis(500),
         batch: 16,
-        report_silent: true,
         listening: true,
         senders: 1,
     }
@@ -133,11 +133,11 @@ fn simulate(s: &Setup) -> Run {
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     let stats = Arc::new(Stats::default());
+    let report = Reporter::new(Arc::default(), stats.clone(), tx, SHOW_ALL);
     let ctx = EngineContext {
         space: space.clone(),
-        names: HashMap::new(),
+        report,
         stats: stats.clone(),
-        events: tx,
         stop: StopSignal::default(),
     };
     let cursor = Cursor::new(space.size(), s.seed, Shard::WHOLE, s.resume.clone());
@@ -165,8 +165,7 @@ fn drive<P: Probe>(
     let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
     let mut now = Duration::ZERO;
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
-    let mut capture =
-        Capture::new(probe, ctx, &answered, s.opts.report_silent).pacing(pace.as_ref());
+    let mut capture = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
     let mut max_in_flight = 0;
     for _ in 0..10_000_000 {
         if let Some((at, level)) = s.stop_at

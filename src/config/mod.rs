@@ -1,0 +1,166 @@
+//! The scan's configuration: the command line resolved once (targets after excludes and
+//! special blocks, ports per protocol, engines, rates, outputs, seed and shard). Planning, the
+//! engines, the outputs and the resume file see this and nothing of clap.
+
+pub mod from_cli;
+pub mod resume;
+mod text;
+
+use crate::cursor::Shard;
+use crate::event::Proto;
+use crate::link::Backend;
+use crate::names::Mode as NameMode;
+use crate::output::Dest;
+use crate::packet::cookie::SourcePorts;
+use crate::ports::PortList;
+use crate::privilege::ScanType;
+use crate::targets::range::RangeSet;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanConfig {
+    pub targets: Targets,
+    pub probes: Probes,
+    pub engine: EngineRequest,
+    pub timing: Timing,
+    pub connect: ConnectLimits,
+    pub link: LinkOptions,
+    pub banners: BannerOptions,
+    pub names: NameMode,
+    pub output: Outputs,
+    /// A string in the file: JSON readers (jq, JavaScript) round 64-bit numbers, and a rounded
+    /// seed walks another order.
+    #[serde(with = "text::seed")]
+    pub seed: u64,
+    pub shard: Shard,
+    /// Where an interrupted scan saves its resume point.
+    pub resume_file: PathBuf,
+    /// The command line as the user wrote it (without the program name), for documents.
+    pub command_line: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    /// What is scanned: the named targets less excludes and special blocks.
+    #[serde(with = "text::ranges")]
+    pub ranges: RangeSet,
+    /// What the user excluded (resolved), kept so a resume applies it again.
+    #[serde(with = "text::ranges")]
+    pub excludes: RangeSet,
+    /// Special blocks (multicast, 240/4 …) the user named on their own, and so meant.
+    #[serde(with = "text::ranges")]
+    pub special_named: RangeSet,
+    /// Forward names of host-name targets.
+    #[serde(with = "text::names")]
+    pub names: HashMap<IpAddr, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probes {
+    /// The scan type asked for; `None`: SYN when raw packets are allowed, else connect.
+    pub scan: Option<ScanType>,
+    /// The ports of `proto()` (none in a host sweep).
+    #[serde(with = "text::ports")]
+    pub ports: PortList,
+    /// Every host also gets an ICMP echo request (`-PE`; always in a sweep).
+    pub echo: bool,
+}
+
+impl Probes {
+    /// `-sn`: hosts only.
+    pub fn is_sweep(&self) -> bool {
+        self.scan == Some(ScanType::Ping)
+    }
+
+    /// The transport the ports are probed over.
+    pub fn proto(&self) -> Proto {
+        if self.scan == Some(ScanType::Udp) {
+            Proto::Udp
+        } else {
+            Proto::Tcp
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineRequest {
+    /// Fail rather than fall back to a connect scan without raw-packet privileges.
+    pub privileged_only: bool,
+    pub backend: Backend,
+    /// Send and capture through libpcap.
+    pub pcap: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Probes per second, retries included; `None`: the engine's default.
+    pub rate: Option<u64>,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Raw scans: the wait after a target's last probe; `None`: `timeout`.
+    pub wait: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectLimits {
+    /// Attempts in flight at once; `None`: from the open-file limit.
+    pub max_inflight: Option<u64>,
+    pub max_per_host: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkOptions {
+    pub interface: Option<String>,
+    pub source_ip: Option<Ipv4Addr>,
+    pub router_mac: Option<[u8; 6]>,
+    pub ttl: u8,
+    pub source_ports: SourcePorts,
+    /// `None`: one per core, at most four.
+    pub sender_threads: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BannerOptions {
+    pub enabled: bool,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub concurrency: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Ndjson,
+    Grepable,
+    Xml,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    pub format: Format,
+    pub dest: Dest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    pub files: Vec<OutputFile>,
+    pub status_json: Option<PathBuf>,
+    /// No progress line and no notices.
+    pub quiet: bool,
+    /// Closed and filtered ports are reported too.
+    pub show_closed: bool,
+}
+
+impl Outputs {
+    pub fn dest(&self, format: Format) -> Option<&Dest> {
+        self.files
+            .iter()
+            .find(|f| f.format == format)
+            .map(|f| &f.dest)
+    }
+}

@@ -1,0 +1,100 @@
+//! What may change when a saved scan is continued: how fast and how patiently it runs, what it
+//! must not touch, and where it writes. What it scans, and how it reports, may not: the saved
+//! position only means something over the same space, and documents of one scan need one
+//! meaning. Anything else given with `--resume` is an error naming it.
+
+use super::ScanConfig;
+use super::from_cli::{exclude_tokens, outputs};
+use crate::cli::Parsed;
+use crate::error::{Error, Result};
+use crate::targets::{self, Resolver};
+use std::path::Path;
+
+/// Long option names that `--resume` accepts.
+pub const RESUMABLE: &[&str] = &[
+    "resume",
+    "rate",
+    "timeout",
+    "retries",
+    "wait",
+    "max-inflight",
+    "max-per-host",
+    "sender-threads",
+    "banner-connect-timeout",
+    "banner-read-timeout",
+    "banner-concurrency",
+    "exclude",
+    "excludefile",
+    "output-json",
+    "output-ndjson",
+    "output-grepable",
+    "output-xml",
+    "status-json",
+    "quiet",
+    "resume-file",
+];
+
+/// The saved configuration with what the resume command line changes. `path` is the resume
+/// file: a scan stopped again saves there unless `--resume-file` says otherwise.
+pub fn resumed(
+    mut saved: ScanConfig,
+    now: &Parsed,
+    path: &Path,
+    resolve: Resolver,
+) -> Result<ScanConfig> {
+    if let Some(other) = now.given.iter().find(|g| !RESUMABLE.contains(&g.as_str())) {
+        return Err(Error::NotOnResume(other.clone()));
+    }
+    let given = |name: &str| now.given.iter().any(|g| g == name);
+    let cli = &now.cli;
+    let t = &mut saved.timing;
+    if given("rate") {
+        t.rate = cli.rate;
+    }
+    if given("timeout") {
+        t.timeout = cli.timeout;
+    }
+    if given("retries") {
+        t.retries = cli.retries;
+    }
+    if given("wait") {
+        t.wait = cli.wait;
+    }
+    if given("max-inflight") {
+        saved.connect.max_inflight = cli.max_inflight;
+    }
+    if given("max-per-host") {
+        saved.connect.max_per_host = cli.max_per_host;
+    }
+    if given("sender-threads") {
+        saved.link.sender_threads = cli.sender_threads;
+    }
+    let b = &mut saved.banners;
+    if given("banner-connect-timeout") {
+        b.connect_timeout = cli.banner_connect_timeout;
+    }
+    if given("banner-read-timeout") {
+        b.read_timeout = cli.banner_read_timeout;
+    }
+    if given("banner-concurrency") {
+        b.concurrency = cli.banner_concurrency;
+    }
+    // Excludes add up: what the first run excluded stays excluded.
+    let more = targets::resolve_set(&exclude_tokens(cli)?, resolve)?;
+    let ex = &mut saved.targets.excludes;
+    *ex = ex.union(&more);
+    let now_out = outputs(cli);
+    if !now_out.files.is_empty() {
+        saved.output.files = now_out.files;
+    }
+    if now_out.status_json.is_some() {
+        saved.output.status_json = now_out.status_json;
+    }
+    saved.output.quiet |= now_out.quiet;
+    saved.resume_file = if given("resume-file") {
+        cli.resume_file.clone()
+    } else {
+        path.to_path_buf()
+    };
+    Ok(saved)
+}

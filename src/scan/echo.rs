@@ -1,0 +1,98 @@
+//! `--echo`: the resolved configuration, one `name = value` line each (masscan's `--echo`),
+//! and the engine it would run on. Nothing is sent.
+
+use super::plan::RAW_ENGINE_BUILT;
+use crate::config::{Format, ScanConfig};
+use crate::link::Backend;
+use crate::privilege::{Engine, Privilege, choose_engine};
+use std::fmt::Write;
+
+pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
+    let mut o = String::new();
+    let secs = |d: std::time::Duration| format!("{}s", d.as_secs_f64());
+    let ranges = |s: &crate::targets::range::RangeSet| {
+        s.ranges()
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(o, "{k} = {v}");
+    };
+    let t = &c.targets;
+    line("targets", ranges(&t.ranges));
+    line("hosts", t.ranges.count().to_string());
+    line("exclude", ranges(&t.excludes));
+    let p = &c.probes;
+    let scan = match p.scan {
+        None => "default (syn with raw packets, else connect)".to_string(),
+        Some(s) => format!("{s:?}").to_lowercase(),
+    };
+    line("scan", scan);
+    line("proto", p.proto().as_str().to_string());
+    line("ports", p.ports.describe());
+    line("ping", p.echo.to_string());
+    let engine = match c.engine.backend {
+        Backend::Live => choose_engine(
+            p.scan,
+            privilege,
+            RAW_ENGINE_BUILT,
+            c.engine.privileged_only,
+        )
+        .map_or_else(|e| format!("none: {e}"), |ch| engine_name(ch.engine).into()),
+        Backend::DryRun => "raw (dry run: nothing sent)".into(),
+        Backend::Offline => "raw (offline benchmark: nothing sent)".into(),
+    };
+    line("engine", engine);
+    let tm = &c.timing;
+    line("rate", tm.rate.map_or("default".into(), |r| r.to_string()));
+    line("timeout", secs(tm.timeout));
+    line("retries", tm.retries.to_string());
+    line("wait", tm.wait.map_or("= timeout".into(), secs));
+    line(
+        "max-inflight",
+        c.connect
+            .max_inflight
+            .map_or("from the open-file limit".into(), |n| n.to_string()),
+    );
+    line("max-per-host", c.connect.max_per_host.to_string());
+    let l = &c.link;
+    line(
+        "interface",
+        l.interface
+            .clone()
+            .unwrap_or_else(|| "from the routes".into()),
+    );
+    line("ttl", l.ttl.to_string());
+    let (lo, hi) = l.source_ports.bounds();
+    line("source-port", format!("{lo}-{hi}"));
+    line("banners", c.banners.enabled.to_string());
+    line("names", format!("{:?}", c.names).to_lowercase());
+    for f in &c.output.files {
+        let name = match f.format {
+            Format::Json => "output-json",
+            Format::Ndjson => "output-ndjson",
+            Format::Grepable => "output-grepable",
+            Format::Xml => "output-xml",
+        };
+        let dest = match &f.dest {
+            crate::output::Dest::Stdout => "-".to_string(),
+            crate::output::Dest::File(p) => p.display().to_string(),
+        };
+        line(name, dest);
+    }
+    line("show-closed", c.output.show_closed.to_string());
+    line("seed", c.seed.to_string());
+    line("shard", format!("{}/{}", c.shard.index, c.shard.count));
+    line("resume-file", c.resume_file.display().to_string());
+    o
+}
+
+fn engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::Raw => "raw",
+        Engine::Connect => "connect",
+        Engine::PingSocket => "ping-socket",
+    }
+}
