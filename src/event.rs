@@ -85,6 +85,9 @@ pub struct PortResult {
     /// The forward name the user gave for this address, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
+    /// The IP TTL of the answer that decided the state (raw engine only; nmap's reason_ttl).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttl: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +101,9 @@ pub struct HostResult {
     pub ts: f64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
+    /// The IP TTL of the answer that showed the host up (raw engine only; nmap's reason_ttl).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttl: Option<u8>,
 }
 
 /// A host's name from reverse DNS (PTR), found after the host answered.
@@ -245,6 +251,7 @@ mod tests {
             rtt_ms: Some(0.5),
             ts: 1.5,
             hostname: None,
+            ttl: None,
         });
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();
         assert_eq!(

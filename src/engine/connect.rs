@@ -202,6 +202,7 @@ fn report(
             rtt_ms,
             ts,
             hostname: hostname.clone(),
+            ttl: None,
         }));
     }
     if hosts_only {
@@ -218,5 +219,6 @@ fn report(
         rtt_ms,
         ts,
         hostname,
+        ttl: None,
     }));
 }

@@ -185,6 +185,7 @@ mod port_map_tests {
             rtt_ms: None,
             ts: 0.0,
             hostname: None,
+            ttl: None,
         }
     }
 

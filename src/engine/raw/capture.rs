@@ -72,9 +72,14 @@ impl<'a, P: Probe> Capture<'a, P> {
                 now_us.wrapping_sub(sent_us),
             )))
         };
-        let (ip, port, proto, state, reason, rtt) = match self.probe.classify(frame) {
+        // The TTL of an ICMP error is the router's or the host's, not the port's: none is given.
+        let (ip, port, proto, state, reason, rtt, ttl) = match self.probe.classify(frame) {
             Verdict::Open {
-                ip, port, tsecr, ..
+                ip,
+                port,
+                tsecr,
+                ttl,
+                ..
             } => (
                 ip,
                 port,
@@ -82,17 +87,25 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Open,
                 Reason::SynAck,
                 tsecr.and_then(rtt),
+                Some(ttl),
             ),
-            Verdict::Closed { ip, port, .. } => {
-                (ip, port, Proto::Tcp, PortState::Closed, Reason::Reset, None)
-            }
-            Verdict::UdpOpen { ip, port, .. } => (
+            Verdict::Closed { ip, port, ttl } => (
+                ip,
+                port,
+                Proto::Tcp,
+                PortState::Closed,
+                Reason::Reset,
+                None,
+                Some(ttl),
+            ),
+            Verdict::UdpOpen { ip, port, ttl } => (
                 ip,
                 port,
                 Proto::Udp,
                 PortState::Open,
                 Reason::UdpResponse,
                 None,
+                Some(ttl),
             ),
             // A UDP port the host itself says is unreachable is closed (RFC 1122 §4.1.3.1);
             // any other unreachable, or one about a TCP port, says a filter stood in the way.
@@ -109,6 +122,7 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Closed,
                 Reason::PortUnreach,
                 None,
+                None,
             ),
             Verdict::Unreachable {
                 ip,
@@ -123,9 +137,10 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Filtered,
                 unreachable_reason(code),
                 None,
+                None,
             ),
-            Verdict::Echo { ip, sent_us, .. } => {
-                self.host_answered(ip, rtt(sent_us));
+            Verdict::Echo { ip, sent_us, ttl } => {
+                self.host_answered(ip, rtt(sent_us), ttl);
                 return;
             }
             Verdict::Forged => return self.counters.forged += 1,
@@ -160,6 +175,7 @@ impl<'a, P: Probe> Capture<'a, P> {
                 rtt_ms,
                 ts,
                 hostname: hostname.clone(),
+                ttl,
             }));
         }
         if state != PortState::Open && !self.report_closed {
@@ -177,6 +193,7 @@ impl<'a, P: Probe> Capture<'a, P> {
             rtt_ms,
             ts,
             hostname,
+            ttl,
         }));
     }
 
@@ -196,7 +213,7 @@ impl<'a, P: Probe> Capture<'a, P> {
         Some(j)
     }
 
-    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>) {
+    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>, ttl: u8) {
         let ip = IpAddr::V4(ip);
         let Some(j) = self.ctx.space.echo_index_of(ip) else {
             self.counters.unrelated += 1;
@@ -219,6 +236,7 @@ impl<'a, P: Probe> Capture<'a, P> {
             rtt_ms: rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
             ts: unix_now(),
             hostname: self.ctx.names.get(&ip).cloned(),
+            ttl: Some(ttl),
         }));
     }
 }

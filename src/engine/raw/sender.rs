@@ -333,6 +333,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             rtt_ms: None,
             ts: unix_now(),
             hostname: self.ctx.names.get(&ip).cloned(),
+            ttl: None,
         }));
     }
 }
