@@ -10,6 +10,7 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub mod xml;
+pub mod xml_service;
 
 use crate::error::{Error, Result};
 use crate::event::{Event, PortState, Stats};
@@ -253,6 +254,9 @@ impl OutputLoop {
                                 note(s.event(&e));
                             }
                             self.store.add(e);
+                        } else if let (false, Event::Port(p)) = (reported, &e) {
+                            // Not listed, but counted: nmap XML's <extraports>.
+                            self.store.count_unlisted(p);
                         }
                     }
                     Err(crossbeam_channel::TryRecvError::Empty) => break,
