@@ -634,7 +634,8 @@ fn raw_options(cli: &Cli, seed: u64) -> LaunchOptions {
                 std::time::Duration::ZERO
             },
             batch: 64,
-            report_silent: cli.show_closed && live,
+            // -oX counts the ports it does not list (<extraports>), so it needs them too.
+            report_silent: (cli.show_closed || cli.output_xml.is_some()) && live,
             listening: live,
             // The launcher sets the real count.
             senders: 1,

@@ -111,7 +111,10 @@ pub fn service_name(port: u16, proto: Proto) -> &'static str {
 }
 
 fn lookup(nmap: &NameTable, port: u16, proto: Proto) -> &'static str {
-    if let Some(name) = nmap.get(&(port, proto)).or_else(|| table().get(&(port, proto))) {
+    if let Some(name) = nmap
+        .get(&(port, proto))
+        .or_else(|| table().get(&(port, proto)))
+    {
         return name;
     }
     if proto == Proto::Udp
@@ -175,7 +178,11 @@ mod tests {
     fn unreadable_or_binary_files_give_no_names_and_no_panic() {
         assert!(read_capped(Path::new("/nonexistent/nmap-services")).is_none());
         let f = std::env::temp_dir().join(format!("synsweep-svc-{}", std::process::id()));
-        std::fs::write(&f, [0xffu8, 0xfe, b'\n', b'x', b'\t', b'1', b'/', b't', 0x80]).unwrap();
+        std::fs::write(
+            &f,
+            [0xffu8, 0xfe, b'\n', b'x', b'\t', b'1', b'/', b't', 0x80],
+        )
+        .unwrap();
         let text = read_capped(&f);
         std::fs::remove_file(&f).ok();
         let t = parse_nmap_services(text.as_deref().unwrap_or(""));
