@@ -60,7 +60,10 @@ fn connect_scan_of_loopback_matches_nmaps_xml() {
         .take(3)
         .collect();
     assert!(open.len() >= 2, "no free candidate ports on 127.0.0.1");
-    let open_ports: Vec<u16> = open.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    let open_ports: Vec<u16> = open
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
     // Ports just given up by listeners of ours: closed (nothing else listens on them).
     let closed: Vec<u16> = (0..CLOSED)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
@@ -126,7 +129,10 @@ fn connect_scan_of_loopback_matches_nmaps_xml() {
         .expect("extrareasons");
     assert_eq!(reasons.1["reason"], "conn-refused");
     let hosts = els.iter().find(|(n, _)| n == "hosts").expect("runstats");
-    assert_eq!((hosts.1["up"].as_str(), hosts.1["total"].as_str()), ("1", "1"));
+    assert_eq!(
+        (hosts.1["up"].as_str(), hosts.1["total"].as_str()),
+        ("1", "1")
+    );
 
     if !have("nmap") || !have("ndiff") {
         assert!(
@@ -155,7 +161,11 @@ fn connect_scan_of_loopback_matches_nmaps_xml() {
     std::fs::remove_file(&ours).ok();
     std::fs::remove_file(&theirs).ok();
     // ndiff: exit 0 when the scans agree; it still prints the two banner lines.
-    assert_eq!(diff.status.code(), Some(0), "ndiff found differences:\n{said}");
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "ndiff found differences:\n{said}"
+    );
     let lines: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 2, "{said}");
     assert!(lines[0].starts_with("-Nmap "), "{said}");

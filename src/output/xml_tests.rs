@@ -206,13 +206,16 @@ fn parse(xml: &str) -> El {
     top.pop().unwrap()
 }
 
-fn port_el<'a>(host: &'a El, n: u16) -> &'a El {
+fn port_el(host: &El, n: u16) -> &El {
     host.kid("ports")
         .all("port")
         .into_iter()
         .find(|p| p.at("portid") == n.to_string())
         .unwrap_or_else(|| panic!("no port {n}"))
 }
+
+/// An `<extraports>` read back: state, count, (reason, count) pairs.
+type Extra<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
 
 #[test]
 fn document_says_what_nmaps_readers_look_for() {
@@ -254,7 +257,7 @@ fn document_says_what_nmaps_readers_look_for() {
     // Listed: the open ports, each with its TTL; unlisted: counts by state and reason.
     let ports = one.kid("ports");
     assert_eq!(ports.all("port").len(), 3);
-    let extra: Vec<(&str, &str, Vec<(&str, &str)>)> = ports
+    let extra: Vec<Extra> = ports
         .all("extraports")
         .iter()
         .map(|e| {
