@@ -422,6 +422,7 @@ pub fn run(plan: Plan, stop: StopSignal) -> Result<Finished> {
         hosts: plan.space.hosts(),
         seed: plan.seed,
         shard: format!("{}/{}", plan.shard.index, plan.shard.count),
+        resumed,
     };
     let out_cfg = OutputConfig {
         show_closed: cli.show_closed,

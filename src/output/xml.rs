@@ -67,13 +67,15 @@ fn plural(r: Reason) -> &'static str {
     }
 }
 
-/// The `<extraports>` of one host: what was counted unlisted, plus — when every port of the
-/// list was probed on this host (an unsharded scan) — the ports that produced no result at
-/// all, which are silent ones (filtered for TCP, open|filtered for UDP, as nmap has it).
+/// The `<extraports>` of one host: what was counted unlisted, plus — when this run probed
+/// every port of the list on every host (unsharded, not stopped, not resumed) — the ports that
+/// produced no result at all, which are silent ones (filtered for TCP, open|filtered for UDP,
+/// as nmap has it).
 fn extraports(
     host_listed: usize,
     counted: Option<&Unlisted>,
     meta: &ScanMeta,
+    whole: bool,
 ) -> Vec<(PortState, Vec<(Reason, u64)>)> {
     let mut by_state: Vec<(PortState, Vec<(Reason, u64)>)> = Vec::new();
     let mut add = |state: PortState, reason: Reason, n: u64| {
@@ -98,7 +100,7 @@ fn extraports(
         add(state, reason, n);
         seen += n;
     }
-    if meta.shard == "0/1" {
+    if whole {
         let silent = if meta.scan_type == "udp" {
             PortState::OpenFiltered
         } else {
@@ -121,6 +123,7 @@ fn host_xml(
     counted: Option<&Unlisted>,
     meta: &ScanMeta,
     times: (u64, u64),
+    whole: bool,
 ) -> io::Result<()> {
     let status = host.up.as_ref();
     let (state, reason, ttl) = status.map_or(("unknown", "no-response", 0), |h| {
@@ -146,7 +149,7 @@ fn host_xml(
     writeln!(o, "</hostnames>")?;
     if meta.port_count > 0 {
         writeln!(o, "<ports>")?;
-        for (state, reasons) in extraports(host.ports.len(), counted, meta) {
+        for (state, reasons) in extraports(host.ports.len(), counted, meta, whole) {
             let total: u64 = reasons.iter().map(|(_, n)| n).sum();
             write!(
                 o,
@@ -242,9 +245,11 @@ impl<W: Write + Send> Sink for XmlSink<W> {
         }
         writeln!(o, r#"<verbose level="0"/>"#)?;
         writeln!(o, r#"<debugging level="0"/>"#)?;
+        let whole = s.complete && meta.shard == "0/1" && !meta.resumed;
         for (ip, host) in &store.hosts {
             // Every host is probed from the start to the end: the permutation interleaves them.
-            host_xml(o, ip, host, store.unlisted.get(ip), meta, (start, end))?;
+            let unlisted = store.unlisted.get(ip);
+            host_xml(o, ip, host, unlisted, meta, (start, end), whole)?;
         }
         let up = store.hosts_up();
         let exit = if s.complete { "success" } else { "error" };
