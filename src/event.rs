@@ -103,6 +103,9 @@ pub struct PortResult {
     /// The forward name the user gave for this address, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
+    /// The IP TTL of the answer that decided the state (raw engine only; nmap's reason_ttl).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttl: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +119,9 @@ pub struct HostResult {
     pub ts: f64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
+    /// The IP TTL of the answer that showed the host up (raw engine only; nmap's reason_ttl).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ttl: Option<u8>,
 }
 
 /// A host's name from reverse DNS (PTR), found after the host answered.
@@ -213,6 +219,31 @@ pub fn unix_now() -> f64 {
         .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
 }
 
+/// Which answers become port results in the outputs: decided once, read by the engines'
+/// reporter and by the output thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Listing {
+    /// Closed and filtered ports are listed too (`--show-closed`).
+    pub show_closed: bool,
+    /// Ports that are not listed still reach the output thread, to be counted per host and
+    /// state (nmap XML's `<extraports>`).
+    pub count_unlisted: bool,
+    /// A host sweep: hosts that answered, not the ports that were asked (the connect
+    /// engine's TCP sweep asks ports only to learn whether the host is there).
+    pub hosts_only: bool,
+}
+
+impl Listing {
+    pub fn lists(&self, state: PortState) -> bool {
+        !self.hosts_only && (state == PortState::Open || self.show_closed)
+    }
+
+    /// Whether a port result in `state` is sent to the output thread at all.
+    pub fn sends(&self, state: PortState) -> bool {
+        !self.hosts_only && (self.count_unlisted || self.lists(state))
+    }
+}
+
 /// Counters the engines bump and the progress line reads. Only relaxed atomics: they are
 /// figures for humans, not synchronisation.
 #[derive(Debug, Default)]
@@ -263,6 +294,7 @@ mod tests {
             rtt_ms: Some(0.5),
             ts: 1.5,
             hostname: None,
+            ttl: None,
         });
         let v: serde_json::Value = serde_json::to_value(&e).unwrap();
         assert_eq!(

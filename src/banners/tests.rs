@@ -17,6 +17,7 @@ fn open(port: u16) -> Event {
         rtt_ms: None,
         ts: 0.0,
         hostname: None,
+        ttl: None,
     })
 }
 

@@ -135,8 +135,9 @@ pub async fn run<C: Connector>(
                 gate.release(host);
                 ctx.stats.done.fetch_add(1, Relaxed);
                 let (ip, port, proto) = (target.ip(), target.port(), ctx.space.proto());
-                let rtt = measured;
-                ctx.report.answer(&mut hosts_up, Answer { ip, port, proto, state, reason, rtt });
+                let (rtt, ttl) = (measured, None);
+                let a = Answer { ip, port, proto, state, reason, rtt, ttl };
+                ctx.report.answer(&mut hosts_up, a);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             _ = ctx.stop.changed_from(level) => {}

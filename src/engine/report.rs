@@ -2,7 +2,9 @@
 //! milliseconds, the service name, the forward name the user gave, the rule for when a host is
 //! up, and which states are reported at all (`--show-closed`).
 
-use crate::event::{Event, HostResult, PortResult, PortState, Proto, Reason, Stats, unix_now};
+use crate::event::{
+    Event, HostResult, Listing, PortResult, PortState, Proto, Reason, Stats, unix_now,
+};
 use crate::ports::services::service_name;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -10,19 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-/// What is reported besides open ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Reporting {
-    /// Closed and filtered ports too (`--show-closed`).
-    pub show_closed: bool,
-    /// A host sweep: hosts that answered, not the ports that were asked (the connect
-    /// engine's TCP sweep asks ports only to learn whether the host is there).
-    pub hosts_only: bool,
-}
-
 /// Everything reported: what the engines' tests look at.
-pub const SHOW_ALL: Reporting = Reporting {
+pub const SHOW_ALL: Listing = Listing {
     show_closed: true,
+    count_unlisted: false,
     hosts_only: false,
 };
 
@@ -32,7 +25,7 @@ pub struct Reporter {
     names: Arc<HashMap<IpAddr, String>>,
     stats: Arc<Stats>,
     events: crossbeam_channel::Sender<Event>,
-    reporting: Reporting,
+    listing: Listing,
 }
 
 /// The hosts one thread has reported up: each is reported once.
@@ -48,6 +41,8 @@ pub struct Answer {
     pub state: PortState,
     pub reason: Reason,
     pub rtt: Option<Duration>,
+    /// The IP TTL of the answer, where the engine saw it (raw packets).
+    pub ttl: Option<u8>,
 }
 
 impl Reporter {
@@ -55,30 +50,30 @@ impl Reporter {
         names: Arc<HashMap<IpAddr, String>>,
         stats: Arc<Stats>,
         events: crossbeam_channel::Sender<Event>,
-        reporting: Reporting,
+        listing: Listing,
     ) -> Reporter {
         Reporter {
             names,
             stats,
             events,
-            reporting,
+            listing,
         }
     }
 
     /// Whether a port in `state` becomes an event. Engines ask before building anything for a
     /// state that is only counted: at 200k closed ports a second that is CPU the probes need.
     pub fn reports(&self, state: PortState) -> bool {
-        !self.reporting.hosts_only && (state == PortState::Open || self.reporting.show_closed)
+        self.listing.sends(state)
     }
 
     /// A port's final state: counted, reported if asked for, and its host reported up when the
     /// host answered for itself (a handshake or a refusal; not a router's unreachable).
     pub fn answer(&self, hosts_up: &mut HostsUp, a: Answer) {
-        if !self.reporting.hosts_only {
+        if !self.listing.hosts_only {
             self.stats.count_state(a.state);
         }
         if matches!(a.state, PortState::Open | PortState::Closed) {
-            self.host_up(hosts_up, a.ip, a.reason, a.rtt);
+            self.host_up(hosts_up, a.ip, a.reason, a.rtt, a.ttl);
         }
         if self.reports(a.state) {
             self.emit(Event::Port(PortResult {
@@ -91,6 +86,7 @@ impl Reporter {
                 rtt_ms: rtt_ms(a.rtt),
                 ts: unix_now(),
                 hostname: self.names.get(&a.ip).cloned(),
+                ttl: a.ttl,
             }));
         }
     }
@@ -106,6 +102,7 @@ impl Reporter {
                 state: silent_state(proto),
                 reason: Reason::NoResponse,
                 rtt: None,
+                ttl: None,
             },
         );
     }
@@ -117,6 +114,7 @@ impl Reporter {
         ip: IpAddr,
         reason: Reason,
         rtt: Option<Duration>,
+        ttl: Option<u8>,
     ) -> bool {
         if !hosts_up.0.insert(ip) {
             return false;
@@ -129,6 +127,7 @@ impl Reporter {
             rtt_ms: rtt_ms(rtt),
             ts: unix_now(),
             hostname: self.names.get(&ip).cloned(),
+            ttl,
         }));
         true
     }
@@ -158,13 +157,13 @@ fn rtt_ms(rtt: Option<Duration>) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn reporter(reporting: Reporting) -> (Reporter, crossbeam_channel::Receiver<Event>) {
+    fn reporter(listing: Listing) -> (Reporter, crossbeam_channel::Receiver<Event>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let names = Arc::new(HashMap::from([(
             "198.18.0.1".parse().unwrap(),
             "lab.example".to_string(),
         )]));
-        let r = Reporter::new(names, Arc::new(Stats::default()), tx, reporting);
+        let r = Reporter::new(names, Arc::new(Stats::default()), tx, listing);
         (r, rx)
     }
 
@@ -176,12 +175,13 @@ mod tests {
             state,
             reason,
             rtt: Some(Duration::from_micros(1500)),
+            ttl: Some(63),
         }
     }
 
     #[test]
     fn closed_ports_count_and_bring_their_host_up_but_are_shown_only_when_asked() {
-        let (r, rx) = reporter(Reporting::default());
+        let (r, rx) = reporter(Listing::default());
         let mut up = HostsUp::default();
         r.answer(&mut up, answer(PortState::Closed, Reason::Reset));
         r.answer(&mut up, answer(PortState::Open, Reason::SynAck));
@@ -207,19 +207,16 @@ mod tests {
 
     #[test]
     fn show_closed_reports_every_state_and_a_sweep_only_hosts() {
-        let (r, rx) = reporter(Reporting {
-            show_closed: true,
-            hosts_only: false,
-        });
+        let (r, rx) = reporter(SHOW_ALL);
         r.silent("198.18.0.2".parse().unwrap(), 53, Proto::Udp);
         let got: Vec<Event> = rx.try_iter().collect();
         assert!(
             matches!(&got[..], [Event::Port(p)] if p.state == PortState::OpenFiltered),
             "{got:?}"
         );
-        let (r, rx) = reporter(Reporting {
-            show_closed: true,
+        let (r, rx) = reporter(Listing {
             hosts_only: true,
+            ..SHOW_ALL
         });
         let mut up = HostsUp::default();
         r.answer(&mut up, answer(PortState::Open, Reason::SynAck));

@@ -228,6 +228,7 @@ mod tests {
             rtt_ms: None,
             ts: 0.0,
             hostname: None,
+            ttl: None,
         })
     }
 

@@ -18,6 +18,9 @@ pub struct ScanMeta {
     pub hosts: u64,
     pub seed: u64,
     pub shard: String,
+    /// This run resumes another: the results carried over do not say what it left unlisted.
+    #[serde(skip)]
+    pub resumed: bool,
 }
 
 /// The figures at one moment (progress) or at the end (summary).

@@ -10,9 +10,10 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub mod xml;
+pub mod xml_service;
 
 use crate::error::{Error, Result};
-use crate::event::{Event, Stats};
+use crate::event::{Event, Listing, Stats};
 use meta::{Figures, ScanMeta, Summary};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -54,6 +55,8 @@ impl Dest {
 
 #[derive(Debug, Clone, Default)]
 pub struct OutputConfig {
+    /// Which port states are listed; the rest, where they arrive at all, are counted.
+    pub listing: Listing,
     pub json: Option<Dest>,
     pub ndjson: Option<Dest>,
     pub grepable: Option<Dest>,
@@ -182,6 +185,7 @@ impl OutputThread {
         };
         let progress = status::Progress::new(cfg.progress_on_terminal, status_json);
         let (finish, finish_rx) = crossbeam_channel::bounded(1);
+        let listing = cfg.listing;
         let handle = std::thread::Builder::new()
             .name("output".into())
             .spawn(move || {
@@ -192,6 +196,7 @@ impl OutputThread {
                 let run = OutputLoop {
                     sinks,
                     progress,
+                    listing,
                     store,
                     stats,
                     meta,
@@ -216,6 +221,7 @@ impl OutputThread {
 struct OutputLoop {
     sinks: Vec<Box<dyn Sink>>,
     progress: status::Progress,
+    listing: Listing,
     store: ResultStore,
     stats: Arc<Stats>,
     meta: ScanMeta,
@@ -242,8 +248,12 @@ impl OutputLoop {
             let mut ended = false;
             loop {
                 match events.try_recv() {
+                    // Sent only to be counted (the engines' reporter sends these when XML
+                    // wants its <extraports>): "Not shown: N closed ports".
+                    Ok(Event::Port(p)) if !self.listing.lists(p.state) => {
+                        self.store.count_unlisted(&p);
+                    }
                     Ok(e) => {
-                        // What is reported at all was decided by the engines' reporter.
                         if self.store.is_new(&e) {
                             for s in &mut self.sinks {
                                 note(s.event(&e));

@@ -1,7 +1,9 @@
 //! The results reported so far, by host and port: what the document sinks render at the end
 //! (and what a resume file carries over). Bounded by the results, not by the probes.
 
-use crate::event::{BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto};
+use crate::event::{
+    BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto, Reason,
+};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -109,9 +111,39 @@ impl HostEntry {
     }
 }
 
+/// Ports that answered but are not listed (closed and filtered ones, unless `--show-closed`),
+/// counted by state and reason: what nmap's `<extraports>` says. A handful of pairs a host.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unlisted(Vec<(PortState, Reason, u64)>);
+
+impl Unlisted {
+    pub fn count(&mut self, state: PortState, reason: Reason) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(s, r, _)| (*s, *r) == (state, reason))
+        {
+            Some((_, _, n)) => *n += 1,
+            None => self.0.push((state, reason, 1)),
+        }
+    }
+
+    /// (state, reason, count), in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (PortState, Reason, u64)> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, _, n)| n).sum()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ResultStore {
     pub hosts: BTreeMap<IpAddr, HostEntry>,
+    /// By host, the port results the output thread saw but did not report. Apart from
+    /// `hosts`: a host with only unlisted ports is not a host to list.
+    pub unlisted: BTreeMap<IpAddr, Unlisted>,
 }
 
 impl ResultStore {
@@ -163,6 +195,14 @@ impl ResultStore {
         })
     }
 
+    /// Counts a port result that is not reported (nmap's "Not shown: N closed ports").
+    pub fn count_unlisted(&mut self, p: &PortResult) {
+        self.unlisted
+            .entry(p.ip)
+            .or_default()
+            .count(p.state, p.reason);
+    }
+
     pub fn hosts_up(&self) -> usize {
         self.hosts.values().filter(|h| h.up.is_some()).count()
     }
@@ -185,6 +225,7 @@ mod port_map_tests {
             rtt_ms: None,
             ts: 0.0,
             hostname: None,
+            ttl: None,
         }
     }
 
@@ -200,6 +241,49 @@ mod port_map_tests {
             }
             let got: Vec<u16> = m.values().map(|p| p.port).collect();
             prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
+    }
+}
+
+#[cfg(test)]
+mod unlisted_tests {
+    use super::*;
+
+    #[test]
+    fn unlisted_ports_are_counted_by_host_state_and_reason_apart_from_hosts() {
+        let mut store = ResultStore::default();
+        let mut p = port_map_tests_port(1);
+        p.state = PortState::Closed;
+        p.reason = Reason::Reset;
+        store.count_unlisted(&p);
+        store.count_unlisted(&p);
+        p.state = PortState::Filtered;
+        p.reason = Reason::AdminProhibited;
+        store.count_unlisted(&p);
+        assert!(store.hosts.is_empty());
+        let u = &store.unlisted[&p.ip];
+        assert_eq!(u.total(), 3);
+        assert_eq!(
+            u.iter().collect::<Vec<_>>(),
+            vec![
+                (PortState::Closed, Reason::Reset, 2),
+                (PortState::Filtered, Reason::AdminProhibited, 1)
+            ]
+        );
+    }
+
+    fn port_map_tests_port(n: u16) -> PortResult {
+        PortResult {
+            ip: "198.18.0.1".parse().unwrap(),
+            port: n,
+            proto: Proto::Tcp,
+            state: PortState::Open,
+            reason: Reason::SynAck,
+            service: String::new(),
+            rtt_ms: None,
+            ts: 0.0,
+            hostname: None,
+            ttl: None,
         }
     }
 }

@@ -13,10 +13,10 @@ use crate::engine::connector::KernelConnector;
 use crate::engine::ping_socket::PingSocketConnector;
 use crate::engine::raw::launch::{self, LaunchOptions};
 use crate::engine::raw::{RawOptions, Walk};
-use crate::engine::report::{Reporter, Reporting};
+use crate::engine::report::Reporter;
 use crate::engine::udp_connector::UdpConnector;
 use crate::error::{Error, Result};
-use crate::event::{Proto, Stats, unix_now};
+use crate::event::{Listing, Proto, Stats, unix_now};
 use crate::link::Backend;
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
@@ -83,9 +83,17 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         hosts: space.hosts(),
         seed: config.seed,
         shard: format!("{}/{}", config.shard.index, config.shard.count),
+        resumed: resume.is_some(),
     };
     let out = &config.output;
+    let listing = Listing {
+        show_closed: out.show_closed,
+        // -oX counts the ports it does not list (<extraports>), so it needs them too.
+        count_unlisted: out.dest(Format::Xml).is_some(),
+        hosts_only: sweep,
+    };
     let out_cfg = OutputConfig {
+        listing,
         json: out.dest(Format::Json).cloned(),
         ndjson: out.dest(Format::Ndjson).cloned(),
         grepable: out.dest(Format::Grepable).cloned(),
@@ -114,13 +122,9 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         stop.clone(),
     );
     let names_stage = start_names(&config, space, banners_rx, names_tx);
-    let reporting = Reporting {
-        show_closed: out.show_closed,
-        hosts_only: sweep,
-    };
     let ctx = EngineContext {
         space: space.clone(),
-        report: Reporter::new(names, stats.clone(), tx, reporting),
+        report: Reporter::new(names, stats.clone(), tx, listing),
         stats: stats.clone(),
         stop: stop.clone(),
     };

@@ -62,9 +62,14 @@ impl<'a, P: Probe> Capture<'a, P> {
                 now_us.wrapping_sub(sent_us),
             )))
         };
-        let (ip, port, proto, state, reason, rtt) = match self.probe.classify(frame) {
+        // The TTL of an ICMP error is the router's or the host's, not the port's: none is given.
+        let (ip, port, proto, state, reason, rtt, ttl) = match self.probe.classify(frame) {
             Verdict::Open {
-                ip, port, tsecr, ..
+                ip,
+                port,
+                tsecr,
+                ttl,
+                ..
             } => (
                 ip,
                 port,
@@ -72,17 +77,25 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Open,
                 Reason::SynAck,
                 tsecr.and_then(rtt),
+                Some(ttl),
             ),
-            Verdict::Closed { ip, port, .. } => {
-                (ip, port, Proto::Tcp, PortState::Closed, Reason::Reset, None)
-            }
-            Verdict::UdpOpen { ip, port, .. } => (
+            Verdict::Closed { ip, port, ttl } => (
+                ip,
+                port,
+                Proto::Tcp,
+                PortState::Closed,
+                Reason::Reset,
+                None,
+                Some(ttl),
+            ),
+            Verdict::UdpOpen { ip, port, ttl } => (
                 ip,
                 port,
                 Proto::Udp,
                 PortState::Open,
                 Reason::UdpResponse,
                 None,
+                Some(ttl),
             ),
             // A UDP port the host itself says is unreachable is closed (RFC 1122 §4.1.3.1);
             // any other unreachable, or one about a TCP port, says a filter stood in the way.
@@ -99,6 +112,7 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Closed,
                 Reason::PortUnreach,
                 None,
+                None,
             ),
             Verdict::Unreachable {
                 ip,
@@ -113,9 +127,10 @@ impl<'a, P: Probe> Capture<'a, P> {
                 PortState::Filtered,
                 unreachable_reason(code),
                 None,
+                None,
             ),
-            Verdict::Echo { ip, sent_us, .. } => {
-                self.host_answered(ip, rtt(sent_us));
+            Verdict::Echo { ip, sent_us, ttl } => {
+                self.host_answered(ip, rtt(sent_us), ttl);
                 return;
             }
             Verdict::Forged => return self.counters.forged += 1,
@@ -143,6 +158,7 @@ impl<'a, P: Probe> Capture<'a, P> {
             state,
             reason,
             rtt,
+            ttl,
         };
         self.ctx.report.answer(&mut self.hosts_up, answer);
     }
@@ -163,7 +179,7 @@ impl<'a, P: Probe> Capture<'a, P> {
         Some(j)
     }
 
-    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>) {
+    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>, ttl: u8) {
         let ip = IpAddr::V4(ip);
         let Some(j) = self.ctx.space.echo_index_of(ip) else {
             self.counters.unrelated += 1;
@@ -177,7 +193,7 @@ impl<'a, P: Probe> Capture<'a, P> {
         // A host already up through a port's answer: the echo is counted, not repeated.
         self.ctx
             .report
-            .host_up(&mut self.hosts_up, ip, Reason::EchoReply, rtt);
+            .host_up(&mut self.hosts_up, ip, Reason::EchoReply, rtt, Some(ttl));
     }
 }
 
