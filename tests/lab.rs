@@ -48,6 +48,13 @@ fn connect_shards_split_the_scan_exactly() {
 }
 
 #[test]
+fn connect_excludes_hold_on_resume() {
+    if let Some(lab) = lab("connect_excludes_hold_on_resume") {
+        excludes_hold_on_resume(&lab, "-sT");
+    }
+}
+
+#[test]
 fn connect_scans_never_probe_excluded_targets() {
     if let Some(lab) = lab("connect_scans_never_probe_excluded_targets") {
         excluded_targets_are_never_probed(&lab, "-sT");

@@ -45,6 +45,13 @@ fn syn_shards_split_the_scan_exactly() {
 }
 
 #[test]
+fn syn_excludes_hold_on_resume() {
+    if let Some(lab) = lab("syn_excludes_hold_on_resume") {
+        excludes_hold_on_resume(&lab, "-sS");
+    }
+}
+
+#[test]
 fn syn_scans_never_probe_excluded_targets() {
     if let Some(lab) = lab("syn_scans_never_probe_excluded_targets") {
         excluded_targets_are_never_probed(&lab, "-sS");

@@ -386,3 +386,61 @@ pub fn banners_are_exact(lab: &Lab, wrapper: &[&str], scan: &[&str], tag: &str) 
         assert!(b(p).get("ai").is_none(), "port {p} is no AI service");
     }
 }
+
+/// Excludes hold on resume: an address excluded by the first run (even one an edited resume
+/// file puts back among the targets) and one excluded only by the resume command get no
+/// packet while the resumed run finishes the scan.
+pub fn excludes_hold_on_resume(lab: &Lab, scan_type: &str) {
+    let tag = scan_type.trim_start_matches('-');
+    let resume = tmp(&format!("excl-resume-{tag}.resume"));
+    // Two addresses of the watched block among a /24 outside it.
+    let targets = "198.18.0.0/24,198.18.1.5,198.18.1.6";
+    let mut child = lab.spawn(&[
+        scan_type,
+        targets,
+        "-p",
+        "1-600",
+        "--rate",
+        "15000",
+        "-q",
+        "-n",
+        "--exclude",
+        "198.18.1.5",
+        "--resume-file",
+        resume.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(130),
+        "the first run was stopped"
+    );
+    let mut saved: serde_json::Value = serde_json::from_str(&read(&resume)).unwrap();
+    let ranges = saved["config"]["targets"]["ranges"].as_array_mut().unwrap();
+    assert!(
+        !ranges.iter().any(|r| r == "198.18.1.5"),
+        "the exclude was cut: {ranges:?}"
+    );
+    ranges.push("198.18.1.5".into());
+    std::fs::write(&resume, saved.to_string()).unwrap();
+
+    let before = lab.watched_packets();
+    let out = lab.scan(&[
+        "--resume",
+        resume.to_str().unwrap(),
+        "-q",
+        "--exclude",
+        "198.18.1.6",
+    ]);
+    check_ok(&out);
+    assert_eq!(
+        lab.watched_packets() - before,
+        0,
+        "an excluded address got a probe during the resumed run"
+    );
+    // The counter does count: a scan of one of them shows up in it.
+    lab.scan_ports(&[scan_type, "198.18.1.6", "-p", "80"]);
+    assert!(lab.watched_packets() > before);
+}
