@@ -143,3 +143,51 @@ fn a_failed_output_leaves_no_half_made_files() {
     assert!(!part.exists(), "the -oJ .part file was left behind");
     assert!(!good.exists());
 }
+
+#[test]
+fn echo_prints_the_resolved_configuration_and_sends_nothing() {
+    let out = Command::new(BIN)
+        .args([
+            "--echo",
+            "198.18.0.0/24",
+            "--exclude",
+            "198.18.0.0/28",
+            "-p",
+            "22,80,8000-8002",
+        ])
+        .args([
+            "--rate",
+            "5000",
+            "--wait",
+            "2s",
+            "--seed",
+            "13826318170144517735",
+            "-oJ",
+            "x.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "targets = 198.18.0.16-198.18.0.255",
+        "hosts = 240",
+        "exclude = 198.18.0.0-198.18.0.15",
+        "ports = 22,80,8000-8002",
+        "rate = 5000",
+        "wait = 2s",
+        "seed = 13826318170144517735",
+        "output-json = x.json",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no '{line}' in:\n{text}");
+    }
+    assert!(
+        !std::path::Path::new("x.json").exists(),
+        "--echo wrote an output"
+    );
+}
