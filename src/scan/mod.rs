@@ -7,6 +7,7 @@
 //! - `echo` prints a configuration for `--echo`.
 
 pub mod echo;
+mod engine;
 pub mod plan;
 pub mod run;
 mod signals;
@@ -82,5 +83,7 @@ pub fn prepare(
     })
 }
 
+#[cfg(test)]
+mod resume_tests;
 #[cfg(test)]
 mod tests;
