@@ -16,6 +16,9 @@ pub struct ScanMeta {
     pub ports: String,
     pub port_count: usize,
     pub hosts: u64,
+    /// A decimal string in JSON: jq and JavaScript round 64-bit numbers, and a rounded seed
+    /// walks another order.
+    #[serde(serialize_with = "seed_text")]
     pub seed: u64,
     pub shard: String,
     /// This run resumes another: the results carried over do not say what it left unlisted.
@@ -60,7 +63,38 @@ pub struct Summary {
     pub complete: bool,
 }
 
+fn seed_text<S: serde::Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&seed.to_string())
+}
+
 pub fn time_string(unix: f64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_is_a_string_no_json_reader_rounds() {
+        let meta = ScanMeta {
+            scanner: "synsweep",
+            version: "0",
+            args: vec![],
+            start: 0.0,
+            scan_type: "syn",
+            ports: "80".into(),
+            port_count: 1,
+            hosts: 1,
+            seed: 13826318170144517735,
+            shard: "1/1".into(),
+            resumed: false,
+        };
+        let v = serde_json::to_value(&meta).unwrap();
+        // As a number, f64 readers would make it 13826318170144518000.
+        assert_eq!(v["seed"], "13826318170144517735");
+        let back: u64 = v["seed"].as_str().unwrap().parse().unwrap();
+        assert_eq!(back, meta.seed);
+    }
 }
