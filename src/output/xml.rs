@@ -2,9 +2,9 @@
 //! read ours: hosts with status, address, hostnames, ports with state, reason and service.
 
 use super::Sink;
+use super::clean::{self, xml as escape};
 use super::meta::{ScanMeta, Summary, time_string};
 use super::store::ResultStore;
-use quick_xml::escape::escape;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -27,7 +27,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
         writeln!(
             o,
             r#"<nmaprun scanner="synsweep" args="{}" start="{start}" startstr="{}" version="{}" xmloutputversion="1.05">"#,
-            escape(meta.args.join(" ").as_str()),
+            escape(&clean::args(&meta.args)),
             time_string(meta.start),
             meta.version
         )?;
@@ -41,7 +41,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
                 "tcp"
             },
             meta.port_count,
-            meta.ports
+            escape(&meta.ports)
         )?;
         for (ip, host) in &store.hosts {
             let status = host.up.as_ref();
@@ -82,7 +82,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
                     .map(|b| {
                         format!(
                             r#"<script id="banner" output="{}"/>"#,
-                            escape(super::banner_lines::lines(b).join("\n"))
+                            escape(&super::banner_lines::lines(b).join("\n"))
                         )
                     })
                     .unwrap_or_default();
@@ -93,7 +93,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
                     p.port,
                     p.state.as_str(),
                     p.reason.as_str(),
-                    escape(p.service.as_str())
+                    escape(&p.service)
                 )?;
             }
             writeln!(o, "</ports>")?;
