@@ -22,6 +22,9 @@ pub enum Error {
     BadOption(&'static str, String),
     #[error("cannot read {}: {}", p(.0), .1)]
     ReadFile(PathBuf, std::io::Error),
+    /// A list file that cannot be read as one: which file, which line, why.
+    #[error("{}: {}", p(.0), c(.1))]
+    BadFile(PathBuf, String),
     #[error("cannot write {}: {}", p(.0), .1)]
     WriteFile(PathBuf, std::io::Error),
     #[error("bad resume file {}: {}", p(.0), c(.1))]

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod limits;
+pub mod lines;
 pub mod link;
 pub mod names;
 pub mod output;
