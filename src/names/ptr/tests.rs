@@ -2,7 +2,7 @@
 //! question, wrong owner, answers from the wrong port), refusing, and closed.
 
 use super::*;
-use crate::names::wire::tests::{response, wire_name};
+use crate::names::wire::tests::{many_hops_response, response, wire_name};
 use std::net::UdpSocket;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,6 +143,23 @@ fn answers_with_the_wrong_id_question_or_owner_are_ignored() {
             .all(|o| !matches!(o, Outcome::Name(n) if n.starts_with("spoof"))),
         "{got:?}"
     );
+}
+
+/// A server whose PTR name is the 8 KB chain of pointers: never a name, and the
+/// next address (answered honestly) is unharmed.
+#[test]
+fn regression_an_8_kb_name_is_not_a_name() {
+    let (addr, _) = serve(|q| match first_label(q).as_str() {
+        "1" => vec![many_hops_response(q).0],
+        d => vec![response(q, 0, Some(&format!("h{d}.lab")))],
+    });
+    let (got, _) = ask(client(addr, 300, 4), 2);
+    assert_eq!(
+        got[&ip(1)],
+        Outcome::Unsettled,
+        "left to the system resolver"
+    );
+    assert_eq!(got[&ip(2)], Outcome::Name("h2.lab".into()));
 }
 
 static REFUSED_NOTICES: AtomicUsize = AtomicUsize::new(0);

@@ -88,14 +88,13 @@ fn pointers_must_point_backwards() {
     assert_eq!(parse(&fwd).unwrap().2, Answer::Failed);
 }
 
-/// The 8 KB name: 128 hops, each adding a 63-byte label. Now at most 255 octets.
-#[test]
-fn regression_a_name_of_many_hops_is_refused_past_255_octets() {
-    let q = query(9, ip("198.18.0.9"));
-    let mut r = q.clone();
+/// The 8 KB name, answering `q`: an ignored TXT record carries a chain of 128
+/// segments, each a 63-byte label and then a pointer back to the one before; the PTR's
+/// name points at the last. (response, offset of the chain, offset of its last segment)
+pub fn many_hops_response(q: &[u8]) -> (Vec<u8>, usize, u16) {
+    let mut r = q.to_vec();
     r[2] = 0x81;
     r[3] = 0x80;
-    // An ignored TXT record carries the chain: each segment a label, then a pointer back.
     let base = r.len() + 2 + 10;
     let mut chain = Vec::new();
     let mut prev: Option<usize> = None;
@@ -111,8 +110,15 @@ fn regression_a_name_of_many_hops_is_refused_past_255_octets() {
     }
     assert!(base + chain.len() < 0x3fff);
     record(&mut r, &[0xc0, 12], 16, &chain);
-    let last = prev.unwrap() as u16;
+    let last = prev.unwrap_or(base) as u16;
     record(&mut r, &[0xc0, 12], 12, &(0xc000 | last).to_be_bytes());
+    (r, base, last)
+}
+
+/// 128 hops of 63-byte labels made ~8 KB names. Now at most 255 octets.
+#[test]
+fn regression_a_name_of_many_hops_is_refused_past_255_octets() {
+    let (r, base, last) = many_hops_response(&query(9, ip("198.18.0.9")));
     assert_eq!(parse(&r).unwrap().2, Answer::Failed);
     assert_eq!(read_name(&r, last.into()), None);
     // Segment i starts at base + 65 + 66 (i - 1): three labels fit, four (257 octets) do not.
