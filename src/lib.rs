@@ -23,4 +23,7 @@ pub mod stop;
 pub mod targets;
 pub mod udp;
 
+#[cfg(test)]
+mod resume_input_tests;
+
 pub use error::{Error, Result};

@@ -8,6 +8,17 @@ use std::io::{self, BufRead, Read};
 /// The longest line read from a list or cache file.
 pub const MAX_LINE: usize = 4096;
 
+/// The most read of a whole-document input (the resume file).
+pub const MAX_DOCUMENT: u64 = 1 << 30;
+
+/// `path` opened for a streaming parser, buffered, ending after `MAX_DOCUMENT` bytes: memory
+/// follows what the parser builds, not the file (`--resume /dev/zero` fails at its first
+/// byte instead of reading until memory runs out), and an endless file ends.
+pub fn open_capped(path: &std::path::Path) -> io::Result<impl Read> {
+    let f = std::fs::File::open(path)?;
+    Ok(io::BufReader::new(f.take(MAX_DOCUMENT)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
     #[error("line {0} is longer than {1} bytes")]

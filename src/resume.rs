@@ -40,9 +40,9 @@ impl ResumePoint {
     }
 
     pub fn load(path: &Path) -> Result<ResumePoint> {
-        let text = std::fs::read(path).map_err(|e| Error::ReadFile(path.into(), e))?;
+        let text = crate::lines::open_capped(path).map_err(|e| Error::ReadFile(path.into(), e))?;
         let bad = |why: String| Error::BadResume(path.into(), why);
-        let r: ResumePoint = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+        let r: ResumePoint = serde_json::from_reader(text).map_err(|e| bad(e.to_string()))?;
         if r.synsweep_resume != FORMAT {
             return Err(bad(format!("format {} is not {FORMAT}", r.synsweep_resume)));
         }
