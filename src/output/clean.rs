@@ -20,13 +20,16 @@ pub fn unfit(c: char) -> bool {
         || matches!(
             c,
             '\u{061c}'                 // Arabic letter mark
+            | '\u{180e}'               // Mongolian vowel separator
             | '\u{200b}'..='\u{200f}'  // zero-width space/joiners, LRM, RLM
             | '\u{2028}' | '\u{2029}'  // line and paragraph separators
             | '\u{202a}'..='\u{202e}'  // LRE, RLE, PDF, LRO, RLO
             | '\u{2060}'..='\u{2064}'  // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}'  // LRI, RLI, FSI, PDI
+            | '\u{2066}'..='\u{206f}'  // LRI, RLI, FSI, PDI, deprecated format controls
             | '\u{feff}'               // BOM / zero-width no-break space
-            | '\u{fdd0}'..='\u{fdef}'
+            | '\u{fff9}'..='\u{fffb}'  // interlinear annotation
+            | '\u{fdd0}'..='\u{fdef}'  // noncharacters
+            | '\u{e0000}'..='\u{e007f}' // tag characters (text hidden in plain sight)
         )
         || (u32::from(c) & 0xfffe) == 0xfffe
 }
