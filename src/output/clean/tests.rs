@@ -12,8 +12,7 @@ use crate::output::store::ResultStore;
 use proptest::prelude::*;
 
 /// Every kind of character the sinks must not pass on.
-const NASTY: &str =
-    "a\x1b[31mred\x07\r\n\tb\0c\x7f\u{85}\u{202e}evil\u{2066}\u{200f}\u{feff}\u{fffe}\u{2028}z";
+const NASTY: &str = "a\x1b[31mred\x07\r\n\tb\0c\x7f\u{85}\u{202e}evil\u{2066}\u{200f}\u{feff}\u{fffe}\u{2028}\u{e0041}z";
 
 fn s(tag: &str) -> String {
     format!("{tag}{NASTY}")
