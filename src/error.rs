@@ -1,35 +1,46 @@
 //! The library's error type. Every message names the offending value, so `main` can print it
-//! as one line and exit non-zero.
+//! as one line and exit non-zero. What the user (or a file, or the network) wrote is echoed
+//! through `output::clean`, so an error line cannot carry a terminal escape or a bidi
+//! override either.
 
-use std::path::PathBuf;
+use crate::output::clean::text as c;
+use std::path::{Path, PathBuf};
+
+fn p(path: &Path) -> String {
+    c(&path.display().to_string()).into_owned()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("bad target '{0}': {1}")]
+    #[error("bad target '{}': {}", c(.0), c(.1))]
     BadTarget(String, String),
-    #[error("cannot resolve host name '{0}': {1}")]
+    #[error("cannot resolve host name '{}': {}", c(.0), c(.1))]
     Resolve(String, String),
-    #[error("bad port list '{0}': {1}")]
+    #[error("bad port list '{}': {}", c(.0), c(.1))]
     BadPorts(String, String),
-    #[error("bad option {0}: {1}")]
+    #[error("bad option {}: {}", .0, c(.1))]
     BadOption(&'static str, String),
-    #[error("cannot read {path}: {1}", path = .0.display())]
+    #[error("cannot read {}: {}", p(.0), .1)]
     ReadFile(PathBuf, std::io::Error),
-    #[error("cannot write {path}: {1}", path = .0.display())]
+    /// A list file that cannot be read as one: which file, which line, why.
+    #[error("{}: {}", p(.0), c(.1))]
+    BadFile(PathBuf, String),
+    #[error("cannot write {}: {}", p(.0), .1)]
     WriteFile(PathBuf, std::io::Error),
-    #[error("bad resume file {path}: {1}", path = .0.display())]
+    #[error("bad resume file {}: {}", p(.0), c(.1))]
     BadResume(PathBuf, String),
     #[error(
-        "--{0} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)"
+        "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)",
+        c(.0)
     )]
     NotOnResume(String),
-    #[error("nothing to scan: {0}")]
+    #[error("nothing to scan: {}", c(.0))]
     Empty(String),
-    #[error("scan too large: {0}")]
+    #[error("scan too large: {}", c(.0))]
     TooLarge(String),
-    #[error("{0}")]
+    #[error("{}", c(.0))]
     Refused(String),
-    #[error("cannot send raw packets: {0}")]
+    #[error("cannot send raw packets: {}", c(.0))]
     Link(String),
     #[error("{0}: {1}")]
     Os(&'static str, std::io::Error),
@@ -47,3 +58,19 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_input_is_clean() {
+        let e = Error::BadTarget("x\x1b]0;owned\x07\u{202e}".into(), "why".into());
+        assert_eq!(
+            e.to_string(),
+            "bad target 'x\\x1b]0;owned\\x07\\u{202e}': why"
+        );
+        let e = Error::ReadFile(PathBuf::from("list\ttab"), std::io::Error::other("gone"));
+        assert_eq!(e.to_string(), "cannot read list\\x09tab: gone");
+    }
+}

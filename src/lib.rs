@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod limits;
+pub mod lines;
 pub mod link;
 pub mod names;
 pub mod output;
@@ -22,5 +23,8 @@ pub mod space;
 pub mod stop;
 pub mod targets;
 pub mod udp;
+
+#[cfg(test)]
+mod resume_input_tests;
 
 pub use error::{Error, Result};

@@ -23,12 +23,6 @@ pub struct ResumePoint {
     pub results: Vec<Event>,
 }
 
-/// Only the version, read first so an old or foreign file gets the right one-line answer.
-#[derive(Deserialize)]
-struct Version {
-    synsweep_resume: Option<u32>,
-}
-
 impl ResumePoint {
     /// Written beside the final name, then renamed: a crash mid-write leaves the old file.
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -40,25 +34,30 @@ impl ResumePoint {
     }
 
     pub fn load(path: &Path) -> Result<ResumePoint> {
-        let text = std::fs::read(path).map_err(|e| Error::ReadFile(path.into(), e))?;
-        Self::parse(&text).map_err(|why| Error::BadResume(path.into(), why))
+        // Read as a stream with a cap: `--resume /dev/zero` fails at its first byte.
+        let text = crate::lines::open_capped(path).map_err(|e| Error::ReadFile(path.into(), e))?;
+        let doc: serde_json::Value = serde_json::from_reader(text)
+            .map_err(|e| Error::BadResume(path.into(), e.to_string()))?;
+        Self::parse(doc).map_err(|why| Error::BadResume(path.into(), why))
     }
 
-    fn parse(text: &[u8]) -> std::result::Result<ResumePoint, String> {
-        let version: Version = serde_json::from_slice(text).map_err(|e| e.to_string())?;
-        match version.synsweep_resume {
-            Some(FORMAT) => {}
+    fn parse(doc: serde_json::Value) -> std::result::Result<ResumePoint, String> {
+        match doc
+            .get("synsweep_resume")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(n) if n == u64::from(FORMAT) => {}
             Some(1) => {
                 return Err(
                     "format 1 (an older synsweep's, which saved the command line) \
-                            cannot be continued by this version; run the scan again"
+                     cannot be continued by this version; run the scan again"
                         .into(),
                 );
             }
             Some(n) => return Err(format!("format {n} is not {FORMAT}")),
             None => return Err("not a synsweep resume file".into()),
         }
-        let r: ResumePoint = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let r: ResumePoint = serde_json::from_value(doc).map_err(|e| e.to_string())?;
         let shard = r.config.shard;
         if shard.index == 0 || shard.index > shard.count {
             return Err("shard out of range".into());

@@ -439,4 +439,79 @@ mod tests {
         assert!(!worth_asking(80, &root("<title>Welcome to nginx</title>")));
         assert!(worth_asking(80, &root("<title>JupyterLab</title>")));
     }
+
+    /// Every path answers with the same JSON document, built from the keys the detectors
+    /// read, holding hostile values: long strings, control and bidi characters, thousands
+    /// of models, wrong types. (128 cases: each builds deep documents, and the rest of
+    /// the suite shares two cores.)
+    struct Hostile(u16, String);
+
+    impl Fetch for Hostile {
+        async fn get(&self, _path: &str) -> Option<Response> {
+            Some(Response {
+                status: self.0,
+                headers: vec![],
+                body: self.1.clone().into_bytes(),
+            })
+        }
+    }
+
+    fn hostile_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            Just("\u{1b}[2J\u{202e}evil\u{7}".to_string()),
+            "[ -~]{0,10}",
+            "\\PC{0,200}",
+            any::<String>(),
+        ];
+        let leaf = prop_oneof![
+            text.clone().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+            Just(Value::from("triton")),
+            Just(Value::from("vllm")),
+        ];
+        let keys = proptest::sample::select(vec![
+            "version",
+            "models",
+            "data",
+            "name",
+            "id",
+            "owned_by",
+            "components",
+            "system",
+            "comfyui_version",
+            "ray_version",
+            "data_location",
+            "object",
+        ]);
+        leaf.prop_recursive(3, 64, 8, move |inner| {
+            prop_oneof![
+                (inner.clone(), 0usize..300).prop_map(|(v, n)| Value::Array(vec![v; n])),
+                proptest::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| {
+                    Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn hostile_json_gives_bounded_answers(
+            doc in hostile_json(),
+            status in proptest::sample::select(vec![200u16, 401, 403, 500]),
+            port in proptest::sample::select(vec![11434u16, 8000, 8888, 7860, 5000, 8265, 8188, 80]),
+        ) {
+            let f = Hostile(status, doc.to_string());
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            if let Some(ai) = rt.block_on(detect(&f, port, &root(""))) {
+                proptest::prop_assert!(ai.models.len() <= 100);
+                for s in ai.models.iter().chain(&ai.version) {
+                    proptest::prop_assert!(s.chars().count() <= 64);
+                    proptest::prop_assert!(!s.chars().any(char::is_control));
+                }
+            }
+        }
+    }
 }

@@ -112,3 +112,5 @@ fn open_ports_get_banners_and_events_pass_through() {
     );
     assert!(banner(silent).is_none(), "nothing said, nothing reported");
 }
+
+mod hostile;

@@ -81,8 +81,8 @@ pub fn resumed(
     }
     // Excludes add up: what the first run excluded stays excluded.
     let more = targets::resolve_set(&exclude_tokens(cli)?, resolve)?;
-    let ex = &mut saved.targets.excludes;
-    *ex = ex.union(&more);
+    let t = &mut saved.targets;
+    t.excludes = std::mem::take(&mut t.excludes).union(more.ranges().to_vec());
     let now_out = outputs(cli);
     if !now_out.files.is_empty() {
         saved.output.files = now_out.files;

@@ -107,4 +107,29 @@ mod tests {
             "truncated"
         );
     }
+
+    proptest::proptest! {
+        /// A reply with any of its bytes changed or cut: a MAC only from an ARP reply whose
+        /// sender is the target.
+        #[test]
+        fn mutated_replies_are_safe(
+            hits in proptest::collection::vec((0usize..60, proptest::prelude::any::<u8>()), 0..4),
+            len in 0usize..60,
+        ) {
+            let target = Ipv4Addr::new(198, 19, 0, 2);
+            let mut f = request([2, 0, 0, 0, 0, 1], Ipv4Addr::new(198, 19, 0, 1), target).to_vec();
+            f[21] = 2;
+            f[28..32].copy_from_slice(&target.octets());
+            f.resize(60, 0);
+            for (at, b) in hits {
+                f[at] = b;
+            }
+            f.truncate(len);
+            if let Some(mac) = reply_from(&f, target) {
+                proptest::prop_assert_eq!(&f[12..14], &ETH_P_ARP.to_be_bytes());
+                proptest::prop_assert_eq!(&f[28..32], &target.octets());
+                proptest::prop_assert_eq!(&f[22..28], &mac);
+            }
+        }
+    }
 }

@@ -139,30 +139,7 @@ impl RxRing {
             // covers exactly one block of the mapping.
             unsafe { std::slice::from_raw_parts(self.block(self.current), self.block_size) }
         };
-        let word = |at: usize| -> Option<u32> {
-            block
-                .get(at..at + 4)
-                .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let n = word(BLOCK_NUM_PKTS).unwrap_or(0) as usize;
-        let mut at = word(BLOCK_FIRST_PKT).unwrap_or(0) as usize;
-        let mut seen = 0;
-        for _ in 0..n {
-            let (Some(next), Some(snaplen)) = (word(at + PKT_NEXT), word(at + PKT_SNAPLEN)) else {
-                break;
-            };
-            let mac = block
-                .get(at + PKT_MAC..at + PKT_MAC + 2)
-                .map_or(0, |b| u16::from_ne_bytes([b[0], b[1]])) as usize;
-            if let Some(frame) = block.get(at + mac..at + mac + snaplen as usize) {
-                handle(frame);
-                seen += 1;
-            }
-            if next == 0 {
-                break;
-            }
-            at += next as usize;
-        }
+        let seen = walk_block(block, handle);
         self.status(self.current)
             .store(TP_STATUS_KERNEL, Ordering::Release);
         self.current = (self.current + 1) % self.blocks;
@@ -170,11 +147,118 @@ impl RxRing {
     }
 }
 
+/// Hands each frame a TPACKET_V3 block holds to `handle`; returns how many. Every offset
+/// and length in the block is the kernel's word, checked before use: a header or frame that
+/// would reach past the block ends the walk, and no sum can overflow.
+pub fn walk_block(block: &[u8], handle: &mut dyn FnMut(&[u8])) -> usize {
+    let word = |at: usize| -> Option<u32> {
+        let b = block.get(at..at.checked_add(4)?)?;
+        Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let n = word(BLOCK_NUM_PKTS).unwrap_or(0);
+    let mut at = word(BLOCK_FIRST_PKT).unwrap_or(0) as usize;
+    let mut seen = 0;
+    for _ in 0..n {
+        let (Some(next), Some(snaplen)) = (
+            at.checked_add(PKT_NEXT).and_then(word),
+            at.checked_add(PKT_SNAPLEN).and_then(word),
+        ) else {
+            break;
+        };
+        let mac = at
+            .checked_add(PKT_MAC)
+            .and_then(|m| block.get(m..m.checked_add(2)?))
+            .map_or(0, |b| u16::from_ne_bytes([b[0], b[1]])) as usize;
+        let frame = at.checked_add(mac).and_then(|start| {
+            let end = start.checked_add(snaplen as usize)?;
+            block.get(start..end)
+        });
+        if let Some(frame) = frame {
+            handle(frame);
+            seen += 1;
+        }
+        // A zero offset ends the block; any other moves forward, so the walk ends.
+        match at.checked_add(next as usize) {
+            Some(later) if next != 0 => at = later,
+            _ => break,
+        }
+    }
+    seen
+}
+
 impl Drop for RxRing {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly the mapping made in attach.
         unsafe {
             libc::munmap(self.base.as_ptr().cast(), self.block_size * self.blocks);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A block as the kernel writes it: frames of `sizes` bytes, each after a header whose
+    /// `tp_mac` is 32 and whose `tp_next_offset` leads to the next.
+    fn block(sizes: &[usize]) -> Vec<u8> {
+        let mut b = vec![0u8; 4096];
+        b[BLOCK_NUM_PKTS..BLOCK_NUM_PKTS + 4].copy_from_slice(&(sizes.len() as u32).to_ne_bytes());
+        b[BLOCK_FIRST_PKT..BLOCK_FIRST_PKT + 4].copy_from_slice(&48u32.to_ne_bytes());
+        let mut at = 48;
+        for (i, &n) in sizes.iter().enumerate() {
+            let next = if i + 1 == sizes.len() {
+                0
+            } else {
+                (32 + n).next_multiple_of(16)
+            };
+            b[at + PKT_NEXT..at + PKT_NEXT + 4].copy_from_slice(&(next as u32).to_ne_bytes());
+            b[at + PKT_SNAPLEN..at + PKT_SNAPLEN + 4].copy_from_slice(&(n as u32).to_ne_bytes());
+            b[at + PKT_MAC..at + PKT_MAC + 2].copy_from_slice(&32u16.to_ne_bytes());
+            b[at + 32..at + 32 + n].fill(i as u8 + 1);
+            at += next;
+        }
+        b
+    }
+
+    #[test]
+    fn a_block_gives_its_frames() {
+        let b = block(&[60, 1500, 42]);
+        let mut got = Vec::new();
+        assert_eq!(walk_block(&b, &mut |f| got.push(f.to_vec())), 3);
+        assert_eq!(
+            got.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![60, 1500, 42]
+        );
+        assert!(got[1].iter().all(|&x| x == 2));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        /// A well-formed block with its words mutated: counts, offsets and lengths near the
+        /// integer limits. Frames handed on always lie inside the block.
+        #[test]
+        fn mutated_blocks_stay_inside(
+            sizes in proptest::collection::vec(0usize..600, 0..5),
+            hits in proptest::collection::vec((0usize..4096, prop_oneof![Just(u32::MAX), Just(u32::MAX - 3), Just(0u32), Just(4096u32), any::<u32>()]), 0..6),
+        ) {
+            let mut b = block(&sizes);
+            for (at, v) in hits {
+                let at = at & !3;
+                if at + 4 <= b.len() {
+                    b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+                }
+            }
+            let base = b.as_ptr() as usize;
+            let mut frames = 0;
+            let seen = walk_block(&b, &mut |f| {
+                let start = f.as_ptr() as usize - base;
+                assert!(start + f.len() <= 4096);
+                frames += 1;
+            });
+            prop_assert_eq!(seen, frames);
+            prop_assert!(seen <= 4096, "each step moves forward inside the block");
         }
     }
 }

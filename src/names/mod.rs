@@ -6,6 +6,8 @@
 
 pub mod cache;
 pub mod ptr;
+mod sockets;
+pub mod wire;
 
 pub use ptr::Outcome;
 
@@ -340,6 +342,42 @@ mod tests {
             vec![("198.18.0.1".into(), "one.lab".into())]
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The fast path asking a server that never answers (its timeout far past the linger):
+    /// the stage still ends after the linger, with every event through.
+    #[test]
+    fn a_name_server_that_never_answers_costs_at_most_the_linger() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = ptr::PtrClient {
+            server: silent.local_addr().unwrap(),
+            hosts: Default::default(),
+            nxdomain_is_final: true,
+            timeout: Duration::from_secs(30),
+            window: 16,
+            notify: |_| {},
+        };
+        let (in_tx, in_rx) = crossbeam_channel::unbounded();
+        let (out_tx, out_rx) = crossbeam_channel::unbounded();
+        let config = StageConfig {
+            mode: Mode::Answered,
+            workers: 2,
+            lookup: table(),
+            all_hosts: vec![],
+            linger: Duration::from_millis(300),
+            cache: NameCache::load(None, 0),
+            fast: Some(client),
+        };
+        let stage = NameStage::start(config, in_rx, out_tx);
+        in_tx.send(host("198.18.0.1")).unwrap();
+        drop(in_tx);
+        let t = Instant::now();
+        stage.finish();
+        let took = t.elapsed();
+        assert_eq!(out_rx.try_iter().count(), 1, "the host, and no name");
+        // Not a timing test: a stage that waited for the client would take 60 s.
+        assert!(took < Duration::from_secs(20), "waited {took:?}");
+        drop(silent);
     }
 
     #[test]

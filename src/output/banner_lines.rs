@@ -3,8 +3,16 @@
 
 use crate::event::BannerResult;
 
-/// One line per thing learned, most telling first.
+/// One line per thing learned, most telling first; clean (`clean::text`), whatever the
+/// service sent.
 pub fn lines(b: &BannerResult) -> Vec<String> {
+    raw_lines(b)
+        .into_iter()
+        .map(|l| super::clean::text(&l).into_owned())
+        .collect()
+}
+
+fn raw_lines(b: &BannerResult) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(ai) = &b.ai {
         let mut l = format!("ai: {}", ai.product);

@@ -1,6 +1,7 @@
 //! `-oG`: nmap's grepable format — one `Status` and one `Ports` line per host.
 
 use super::Sink;
+use super::clean;
 use super::meta::{ScanMeta, Summary, time_string};
 use super::store::ResultStore;
 use std::io::{self, Write};
@@ -23,10 +24,10 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
             "# synsweep {} scan initiated {} as: {}",
             meta.version,
             time_string(meta.start),
-            meta.args.join(" ")
+            clean::args(&meta.args)
         )?;
         for (ip, host) in &store.hosts {
-            let name = host.name().unwrap_or("");
+            let name = clean::text(host.name().unwrap_or(""));
             if host.up.is_some() {
                 writeln!(o, "Host: {ip} ({name})\tStatus: Up")?;
             }
@@ -45,7 +46,7 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
                             p.port,
                             p.state.as_str(),
                             p.proto.as_str(),
-                            p.service
+                            clean::field(&p.service)
                         )
                     })
                     .collect();

@@ -26,9 +26,13 @@ struct Document<'a> {
 
 impl<W: Write + Send> Sink for JsonSink<W> {
     fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, s: &Summary) -> io::Result<()> {
+        let mut meta = meta.clone();
+        for a in &mut meta.args {
+            *a = super::clean::text(a).into_owned();
+        }
         let doc = Document {
-            scan: meta,
-            results: store.events().collect(),
+            scan: &meta,
+            results: store.events().map(super::clean::owned).collect(),
             stats: &s.figures,
             complete: s.complete,
         };

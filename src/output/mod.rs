@@ -2,6 +2,7 @@
 //! touches the terminal or output files.
 
 pub mod banner_lines;
+pub mod clean;
 pub mod grepable;
 pub mod json;
 pub mod meta;

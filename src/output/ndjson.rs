@@ -19,7 +19,7 @@ impl<W: Write> NdjsonSink<W> {
 
 impl<W: Write + Send> Sink for NdjsonSink<W> {
     fn event(&mut self, e: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, e)?;
+        serde_json::to_writer(&mut self.out, super::clean::event(e).as_ref())?;
         self.out.write_all(b"\n")
     }
     fn tick(&mut self) -> io::Result<()> {

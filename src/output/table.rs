@@ -3,6 +3,7 @@
 
 use super::Sink;
 use super::banner_lines::lines;
+use super::clean::text;
 use super::meta::{ScanMeta, Summary};
 use super::store::ResultStore;
 use std::io::{self, Write};
@@ -29,7 +30,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 let name = up
                     .hostname
                     .as_deref()
-                    .map(|n| format!(" ({n})"))
+                    .map(|n| format!(" ({})", text(n)))
                     .unwrap_or_default();
                 let rtt = up.rtt_ms.map(|r| format!(" {r:.2} ms")).unwrap_or_default();
                 writeln!(o, "{ip}{name}  up  {}{rtt}", up.reason.as_str())?;
@@ -37,7 +38,10 @@ impl<W: Write + Send> Sink for TableSink<W> {
             return o.flush();
         }
         for (ip, host) in store.hosts.iter().filter(|(_, h)| !h.ports.is_empty()) {
-            let name = host.name().map(|n| format!(" ({n})")).unwrap_or_default();
+            let name = host
+                .name()
+                .map(|n| format!(" ({})", text(n)))
+                .unwrap_or_default();
             writeln!(o, "{ip}{name}")?;
             writeln!(
                 o,
@@ -54,7 +58,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     o,
                     "  {port:<12} {:<13} {:<18} {rtt:>9}",
                     p.state.as_str(),
-                    p.service
+                    text(&p.service)
                 )?;
                 for line in host.banner(p.proto, p.port).map(lines).unwrap_or_default() {
                     writeln!(o, "    | {line}")?;

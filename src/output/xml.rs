@@ -8,6 +8,7 @@
 //! the file (ndiff prints "synsweep 0.1.0 scan initiated ..." from these two).
 
 use super::Sink;
+use super::clean;
 use super::meta::{ScanMeta, Summary, time_string};
 use super::store::{HostEntry, ResultStore, Unlisted};
 use super::xml_service::service;
@@ -29,23 +30,7 @@ impl<W: Write> XmlSink<W> {
 /// (a parser would turn them into spaces), and the characters XML 1.0 cannot hold at all
 /// (other control characters, U+FFFE/U+FFFF) as `\xNN`/`\u{..}` text.
 pub fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#xa;"),
-            '\r' => out.push_str("&#xd;"),
-            '\t' => out.push_str("&#x9;"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    clean::xml(s)
 }
 
 /// nmap's plural reason words, which `<extrareasons>` uses (nmap's reason.cc).
@@ -224,7 +209,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
             o,
             r#"<nmaprun scanner="{}" args="{}" start="{start}" startstr="{}" version="{}" xmloutputversion="1.05">"#,
             meta.scanner,
-            attr(&meta.args.join(" ")),
+            attr(&clean::args(&meta.args)),
             time_string(meta.start),
             meta.version
         )?;

@@ -530,5 +530,30 @@ mod tests {
                 prop_assert_eq!((ip, port), (THEM, 80));
             }
         }
+
+        /// An ICMP error quoting our probe, with the quoted header's fields set to extremes:
+        /// IHL, total length, protocol, addresses, ports, sequence; cut anywhere.
+        #[test]
+        fn mutated_icmp_errors_are_safe(
+            hits in proptest::collection::vec((0usize..48, prop_oneof![Just(0xffu8), Just(0x4f), Just(0x45), Just(0), any::<u8>()]), 0..6),
+            cut in 0usize..48,
+            code in 0u8..16,
+        ) {
+            let v = validator(7);
+            let (frame, _, sport) = probe(&v, 443);
+            let mut quoted = frame[ETH_LEN..ETH_LEN + 28].to_vec();
+            for (at, b) in hits {
+                if let Some(x) = quoted.get_mut(at) {
+                    *x = b;
+                }
+            }
+            quoted.truncate(28 - cut.min(28));
+            let verdict = v.classify(&unreachable(&quoted, code), LinkKind::Ethernet);
+            if let Verdict::Unreachable { ip, port, .. } = verdict {
+                prop_assert_eq!((ip, port), (THEM, 443));
+                prop_assert_eq!(&quoted[20..22], &sport.to_be_bytes());
+            }
+            let _ = v.classify(&unreachable(&quoted, code)[ETH_LEN..], LinkKind::RawIp);
+        }
     }
 }

@@ -1,16 +1,17 @@
 //! Targets: what the user named, minus what they excluded, minus what no scan can mean.
 
+pub mod file;
 pub mod parse;
 pub mod range;
 pub mod special;
+
+pub use file::read_list_file;
 
 use crate::error::{Error, Result};
 use parse::{TargetSpec, parse_token};
 use range::{IpRange, RangeSet};
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::IpAddr;
-use std::path::Path;
 
 /// Resolves a host name to all of its addresses.
 pub type Resolver<'a> = &'a dyn Fn(&str) -> Result<Vec<IpAddr>>;
@@ -45,24 +46,6 @@ pub struct Targets {
 pub fn split_tokens(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
-}
-
-/// Reads a target or exclude file (`-` = stdin): tokens separated by white space or commas,
-/// `#` starts a comment that runs to the end of the line.
-pub fn read_list_file(path: &Path) -> Result<Vec<String>> {
-    let mut text = String::new();
-    let read = if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(path).map(|t| text = t)
-    };
-    read.map_err(|e| Error::ReadFile(path.to_path_buf(), e))?;
-    Ok(text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(split_tokens)
-        .map(str::to_string)
-        .collect())
 }
 
 /// Builds the scan's address set. Overlaps count once, excludes always win.
@@ -207,18 +190,5 @@ mod tests {
     fn excluding_everything_is_an_error() {
         let e = build(&s(&["198.18.0.0/30"]), &s(&["198.18.0.0/29"]), &fake_dns).unwrap_err();
         assert!(matches!(e, Error::Empty(_)));
-    }
-
-    #[test]
-    fn list_files_skip_comments() {
-        let dir = std::env::temp_dir().join(format!("synsweep-list-{}", std::process::id()));
-        std::fs::write(
-            &dir,
-            "# header\n198.18.0.1, 198.18.0.2 # two\n\n198.18.1.0/30\n",
-        )
-        .unwrap();
-        let toks = read_list_file(&dir).unwrap();
-        std::fs::remove_file(&dir).ok();
-        assert_eq!(toks, s(&["198.18.0.1", "198.18.0.2", "198.18.1.0/30"]));
     }
 }

@@ -35,10 +35,22 @@ pub const SPECIAL_BLOCKS: &[SpecialBlock] = &[
 ];
 
 pub fn special_ranges() -> impl Iterator<Item = (IpRange, &'static SpecialBlock)> {
-    SPECIAL_BLOCKS.iter().filter_map(|b| {
-        let net: ipnet::IpNet = b.net.parse().ok()?;
-        Some((IpRange::from_net(net), b))
-    })
+    // Parsed once: `wholly_special` runs per token of a list file, and parsing the blocks
+    // each time made a million-line exclude file cost seconds.
+    static PARSED: std::sync::OnceLock<Vec<(IpRange, &'static SpecialBlock)>> =
+        std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            SPECIAL_BLOCKS
+                .iter()
+                .filter_map(|b| {
+                    let net: ipnet::IpNet = b.net.parse().ok()?;
+                    Some((IpRange::from_net(net), b))
+                })
+                .collect()
+        })
+        .iter()
+        .copied()
 }
 
 /// The special block that wholly contains `r`, if any.

@@ -248,4 +248,27 @@ proptest! {
         let other = COOKIE ^ (1 << bit);
         prop_assert_eq!(check_reply(port, other, &ours), Check::Forged);
     }
+
+    /// Each protocol's true answer with bytes set to extremes (BER lengths 0x84 ff ff ff ff,
+    /// counts of 255, ids flipped) and cut or padded: no check panics, for our cookie or
+    /// another.
+    #[test]
+    fn mutated_answers_are_safe(
+        port in proptest::sample::select(payload_ports().collect::<Vec<_>>()),
+        hits in proptest::collection::vec((0usize..64, prop_oneof![Just(0xffu8), Just(0x84), Just(0x80), Just(0), any::<u8>()]), 0..6),
+        cut in 0usize..64,
+        pad in proptest::collection::vec(any::<u8>(), 0..16),
+    ) {
+        let mut b = answer(port, COOKIE);
+        for (at, x) in hits {
+            if let Some(y) = b.get_mut(at) {
+                *y = x;
+            }
+        }
+        let keep = b.len().saturating_sub(cut);
+        b.truncate(keep);
+        b.extend_from_slice(&pad);
+        let _ = check_reply(port, COOKIE, &b);
+        let _ = check_reply(port, !COOKIE, &b);
+    }
 }
