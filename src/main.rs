@@ -39,6 +39,10 @@ fn main() -> ExitCode {
 }
 
 fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
+    if parsed.cli.iflist {
+        print!("{}", synsweep::link::iflist::render());
+        return Ok(ExitCode::SUCCESS);
+    }
     let privilege = Privilege::discover();
     let (config, saved) = scan::configure(&parsed, &Inputs::system())?;
     if parsed.cli.echo {

@@ -36,7 +36,7 @@ fn bad_inputs_get_one_line_naming_the_value() {
         (&["--top-ports", "many", t], "many", 2),
         (&["--rate", "0", t], "0", 2),
         (&["--rate", "fast", t], "fast", 2),
-        (&["--timeout", "500", t], "500", 2),
+        (&["--timeout", "5000", t], "5000", 2),
         (&["--timeout=-1s", t], "-1s", 2),
         (&["--retries", "99", t], "99", 2),
         (&["--max-inflight", "0", t], "0", 2),

@@ -60,14 +60,16 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
     Ok(ScanConfig {
         targets,
         engine: engine(cli)?,
-        timing: timing(cli),
+        timing: timing(cli)?,
         connect: ConnectLimits {
             max_inflight: cli.max_inflight,
             max_per_host: cli.max_per_host,
+            host_timeout: cli.host_timeout,
         },
         link: LinkOptions {
             interface: cli.interface.clone(),
             source_ip: cli.source_ip,
+            source_mac: cli.source_mac,
             router_mac: cli.router_mac,
             ttl: cli.ttl,
             source_ports: source_ports(cli.source_port),
@@ -80,12 +82,13 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
             concurrency: cli.banner_concurrency,
         },
         names: name_mode(cli),
-        output: outputs(cli),
+        output: outputs(cli)?,
         seed: cli.seed.unwrap_or_else(rand::random),
         shard: cli.shard.unwrap_or(Shard::WHOLE),
         resume_file: cli.resume_file.clone(),
         probes,
         command_line,
+        notes: habit_notes(cli),
     })
 }
 
@@ -128,8 +131,26 @@ pub fn exclude_tokens(cli: &Cli) -> Result<Vec<String>> {
     Ok(excludes)
 }
 
+/// The one scan type asked for (`-sS -sU` together waits for probe modules).
+fn scan_type(cli: &Cli) -> Result<Option<ScanType>> {
+    let mut kinds: Vec<ScanType> = cli.scan_type.iter().map(|&k| k.into()).collect();
+    kinds.dedup();
+    match kinds[..] {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ if kinds.contains(&ScanType::Udp) => Err(Error::BadOption(
+            "-sU",
+            "TCP and UDP in one scan are not supported yet; run the TCP and the UDP scan one after the other".into(),
+        )),
+        _ => Err(Error::BadOption(
+            "-s",
+            "one scan type at a time (-sS, -sT, -sU or -sn)".into(),
+        )),
+    }
+}
+
 fn probes(cli: &Cli, inputs: &Inputs) -> Result<Probes> {
-    let scan: Option<ScanType> = cli.scan_type.map(Into::into);
+    let scan = scan_type(cli)?;
     let proto = Probes {
         scan,
         ports: PortList::new(Vec::new()),
@@ -137,24 +158,58 @@ fn probes(cli: &Cli, inputs: &Inputs) -> Result<Probes> {
     }
     .proto();
     let sweep = scan == Some(ScanType::Ping);
-    let ports = match (&cli.ports, cli.top_ports) {
-        _ if sweep => {
-            if cli.ports.is_some() || cli.top_ports.is_some() {
-                return Err(Error::BadOption(
-                    "-sn",
-                    "a host sweep scans no ports; drop -p/--top-ports".into(),
-                ));
-            }
-            PortList::new(Vec::new())
+    let asked = cli.ports.is_some() || cli.top_ports.is_some() || cli.fast;
+    if sweep {
+        if asked {
+            return Err(Error::BadOption(
+                "-sn",
+                "a host sweep scans no ports; drop -p/--top-ports/-F".into(),
+            ));
         }
-        (_, Some(n)) => PortList::new(presets::top_ports(n, proto, inputs.nmap_services)?),
-        (Some(p), None) => parse_ports(p, proto, inputs.nmap_services)?,
-        (None, None) => parse_ports("top1000", proto, inputs.nmap_services)?,
+        return Ok(Probes {
+            scan,
+            ports: PortList::new(Vec::new()),
+            echo: true,
+        });
+    }
+    let nmap = inputs.nmap_services;
+    let list = |spec: &str| {
+        if spec
+            .split(',')
+            .any(|i| i.trim().starts_with(['U', 'T', 'S']) && i.contains(':'))
+        {
+            return Err(Error::BadPorts(
+                spec.to_string(),
+                "T:/U: prefixes (TCP and UDP in one scan) are not supported yet; scan -p PORTS and -sU -p PORTS one after the other".into(),
+            ));
+        }
+        parse_ports(spec, proto, nmap)
     };
+    // -p, --top-ports and -F together scan the union, as nmap does.
+    let mut ports: Vec<u16> = Vec::new();
+    if let Some(p) = &cli.ports {
+        ports.extend(list(p)?.as_slice());
+    }
+    if let Some(n) = cli.top_ports {
+        ports.extend(presets::top_ports(n, proto, nmap)?);
+    }
+    if cli.fast {
+        ports.extend(presets::top_ports(100, proto, nmap)?);
+    }
+    if !asked {
+        ports.extend(list("top1000")?.as_slice());
+    }
+    if let Some(ex) = &cli.exclude_ports {
+        let ex = list(ex)?;
+        ports.retain(|p| ex.as_slice().binary_search(p).is_err());
+        if ports.is_empty() {
+            return Err(Error::Empty("--exclude-ports left no port".into()));
+        }
+    }
     Ok(Probes {
         scan,
-        ports,
-        echo: sweep || cli.ping,
+        ports: PortList::new(ports),
+        echo: cli.ping,
     })
 }
 
@@ -166,7 +221,7 @@ fn engine(cli: &Cli) -> Result<EngineRequest> {
     } else {
         Backend::Live
     };
-    if backend != Backend::Live && cli.scan_type == Some(ScanTypeArg::Connect) {
+    if backend != Backend::Live && cli.scan_type.contains(&ScanTypeArg::Connect) {
         let flag = if cli.offline {
             "--offline"
         } else {
@@ -190,13 +245,26 @@ fn engine(cli: &Cli) -> Result<EngineRequest> {
     })
 }
 
-pub fn timing(cli: &Cli) -> Timing {
-    Timing {
-        rate: cli.rate,
-        timeout: cli.timeout,
-        retries: cli.retries,
-        wait: cli.wait,
+pub fn timing(cli: &Cli) -> Result<Timing> {
+    let (rate, min, timeout, retries) = (cli.rate, cli.min_rate, cli.timeout, cli.retries);
+    super::timing::resolve(cli.timing, rate, min, timeout, retries, cli.wait)
+        .map_err(|why| Error::BadOption("--min-rate", why))
+}
+
+/// One line each for options accepted for habit's sake, where synsweep already does what
+/// they ask.
+fn habit_notes(cli: &Cli) -> Vec<String> {
+    let mut notes = Vec::new();
+    if cli.skip_host_discovery {
+        notes.push("-Pn: synsweep scans every target without a ping first; nothing to skip".into());
     }
+    if cli.open {
+        notes.push("--open: only open ports are reported unless --show-closed".into());
+    }
+    if cli.reason {
+        notes.push("--reason: every result carries its reason already".into());
+    }
+    notes
 }
 
 /// Banners with `--banners`, and for AI services whenever the `ai` preset is scanned.
@@ -218,27 +286,55 @@ fn name_mode(cli: &Cli) -> NameMode {
     }
 }
 
-pub fn outputs(cli: &Cli) -> Outputs {
-    let named = [
+pub fn outputs(cli: &Cli) -> Result<Outputs> {
+    let mut named: Vec<(Format, String)> = [
         (Format::Json, &cli.output_json),
         (Format::Grepable, &cli.output_grepable),
         (Format::Xml, &cli.output_xml),
+        (Format::Normal, &cli.output_normal),
+        (Format::List, &cli.output_list),
+        (Format::Plain, &cli.output_plain),
         (Format::Ndjson, &cli.output_ndjson),
-    ];
-    Outputs {
-        files: named
-            .into_iter()
-            .filter_map(|(format, d)| {
-                d.as_deref().map(|d| OutputFile {
-                    format,
-                    dest: Dest::parse(d),
-                })
-            })
-            .collect(),
+    ]
+    .into_iter()
+    .filter_map(|(f, d)| Some((f, d.clone()?)))
+    .collect();
+    // -oA BASE: nmap's three, under its names.
+    if let Some(base) = &cli.output_all {
+        for (f, ext) in [
+            (Format::Normal, "nmap"),
+            (Format::Xml, "xml"),
+            (Format::Grepable, "gnmap"),
+        ] {
+            named.push((f, format!("{base}.{ext}")));
+        }
+    }
+    let mut files: Vec<OutputFile> = Vec::new();
+    for (format, d) in named {
+        if files.iter().any(|f| f.format == format) {
+            return Err(Error::BadOption(
+                "-o",
+                format!("two {format:?} outputs (with -oA BASE, drop the other one)"),
+            ));
+        }
+        files.push(OutputFile {
+            format,
+            dest: Dest::parse(&d),
+        });
+    }
+    if files.iter().filter(|f| f.dest == Dest::Stdout).count() > 1 {
+        return Err(Error::BadOption(
+            "-o",
+            "at most one output can go to stdout ('-')".into(),
+        ));
+    }
+    Ok(Outputs {
+        files,
         status_json: cli.status_json.clone(),
         quiet: cli.quiet,
         show_closed: cli.show_closed,
-    }
+        verbose: cli.verbose,
+    })
 }
 
 fn source_ports(r: SourcePortRange) -> SourcePorts {

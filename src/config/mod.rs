@@ -5,12 +5,13 @@
 pub mod from_cli;
 pub mod resume;
 mod text;
+pub mod timing;
 
 use crate::cursor::Shard;
 use crate::event::Proto;
 use crate::link::Backend;
 use crate::names::Mode as NameMode;
-use crate::output::Dest;
+pub use crate::output::{Dest, Format, OutputFile};
 use crate::packet::cookie::SourcePorts;
 use crate::ports::PortList;
 use crate::privilege::ScanType;
@@ -41,6 +42,10 @@ pub struct ScanConfig {
     pub resume_file: PathBuf,
     /// The command line as the user wrote it (without the program name), for documents.
     pub command_line: Vec<String>,
+    /// One line each for the user, from resolving the command line (options accepted for
+    /// habit's sake); not saved.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,12 +115,17 @@ pub struct ConnectLimits {
     /// Attempts in flight at once; `None`: from the open-file limit.
     pub max_inflight: Option<u64>,
     pub max_per_host: u32,
+    /// Give up on a host this long after its first attempt (`--host-timeout`).
+    #[serde(default)]
+    pub host_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkOptions {
     pub interface: Option<String>,
     pub source_ip: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub source_mac: Option<[u8; 6]>,
     pub router_mac: Option<[u8; 6]>,
     pub ttl: u8,
     pub source_ports: SourcePorts,
@@ -131,21 +141,6 @@ pub struct BannerOptions {
     pub concurrency: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Json,
-    Ndjson,
-    Grepable,
-    Xml,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutputFile {
-    pub format: Format,
-    pub dest: Dest,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outputs {
     pub files: Vec<OutputFile>,
@@ -154,6 +149,9 @@ pub struct Outputs {
     pub quiet: bool,
     /// Closed and filtered ports are reported too.
     pub show_closed: bool,
+    /// `-v`: open ports printed on stderr as found, terminal or not.
+    #[serde(default)]
+    pub verbose: u8,
 }
 
 impl Outputs {

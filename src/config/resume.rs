@@ -14,9 +14,13 @@ use std::path::Path;
 pub const RESUMABLE: &[&str] = &[
     "resume",
     "rate",
+    "min-rate",
+    "timing",
     "timeout",
     "retries",
     "wait",
+    "host-timeout",
+    "verbose",
     "max-inflight",
     "max-per-host",
     "sender-threads",
@@ -29,6 +33,10 @@ pub const RESUMABLE: &[&str] = &[
     "output-ndjson",
     "output-grepable",
     "output-xml",
+    "output-normal",
+    "output-list",
+    "output-plain",
+    "output-all",
     "status-json",
     "quiet",
     "resume-file",
@@ -47,21 +55,31 @@ pub fn resumed(
     }
     let given = |name: &str| now.given.iter().any(|g| g == name);
     let cli = &now.cli;
-    let t = &mut saved.timing;
-    if given("rate") {
-        t.rate = cli.rate;
-    }
-    if given("timeout") {
-        t.timeout = cli.timeout;
-    }
-    if given("retries") {
-        t.retries = cli.retries;
-    }
-    if given("wait") {
-        t.wait = cli.wait;
+    // A template given again sets what it sets, under the options given beside it.
+    if ["timing", "rate", "min-rate", "timeout", "retries", "wait"]
+        .iter()
+        .any(|o| given(o))
+    {
+        let t = saved.timing;
+        let (rate, timeout, retries, wait) = if given("timing") {
+            (cli.rate, cli.timeout, cli.retries, cli.wait)
+        } else {
+            (
+                if given("rate") { cli.rate } else { t.rate },
+                cli.timeout.or(Some(t.timeout)),
+                cli.retries.or(Some(t.retries)),
+                if given("wait") { cli.wait } else { t.wait },
+            )
+        };
+        saved.timing =
+            super::timing::resolve(cli.timing, rate, cli.min_rate, timeout, retries, wait)
+                .map_err(|why| Error::BadOption("--min-rate", why))?;
     }
     if given("max-inflight") {
         saved.connect.max_inflight = cli.max_inflight;
+    }
+    if given("host-timeout") {
+        saved.connect.host_timeout = cli.host_timeout;
     }
     if given("max-per-host") {
         saved.connect.max_per_host = cli.max_per_host;
@@ -83,7 +101,7 @@ pub fn resumed(
     let more = targets::resolve_set(&exclude_tokens(cli)?, resolve)?;
     let t = &mut saved.targets;
     t.excludes = std::mem::take(&mut t.excludes).union(more.ranges().to_vec());
-    let now_out = outputs(cli);
+    let now_out = outputs(cli)?;
     if !now_out.files.is_empty() {
         saved.output.files = now_out.files;
     }
@@ -91,6 +109,7 @@ pub fn resumed(
         saved.output.status_json = now_out.status_json;
     }
     saved.output.quiet |= now_out.quiet;
+    saved.output.verbose = saved.output.verbose.max(now_out.verbose);
     saved.resume_file = if given("resume-file") {
         cli.resume_file.clone()
     } else {

@@ -12,7 +12,7 @@ use crate::cursor::{Cursor, CursorState};
 use crate::event::{PortState, Proto, Reason};
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -30,6 +30,8 @@ pub struct ConnectOptions {
     pub per_host: u32,
     /// Attempts per second; `None` = as fast as the window allows.
     pub rate: Option<u64>,
+    /// nmap's `--host-timeout`: a host gets no attempt this long after its first one.
+    pub host_timeout: Option<Duration>,
 }
 
 /// (position in the walk, index in the space, attempt number)
@@ -49,6 +51,8 @@ pub async fn run<C: Connector>(
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<u64> = HashSet::new();
     let mut hosts_up = HostsUp::default();
+    // Only with --host-timeout: when each host got its first attempt.
+    let mut first_seen: HashMap<IpAddr, Duration> = HashMap::new();
     let max_window = opts.max_inflight.max(1);
     let mut window = max_window;
     let mut backoff_until = Duration::ZERO;
@@ -83,6 +87,15 @@ pub async fn run<C: Connector>(
             else {
                 break;
             };
+            if let Some(limit) = opts.host_timeout {
+                let first = *first_seen.entry(host).or_insert(t);
+                if t.saturating_sub(first) > limit {
+                    // Its other ports are given up on unprobed and unreported, as nmap does.
+                    ctx.stats.done.fetch_add(1, Relaxed);
+                    gate.release(host);
+                    continue;
+                }
+            }
             let target = ctx.space.target(idx);
             in_flight.insert(pos);
             // Every attempt, retries included, passed the limiter above: the rate is exact.

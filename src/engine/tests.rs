@@ -113,6 +113,7 @@ fn opts() -> ConnectOptions {
         max_inflight: 64,
         per_host: 8,
         rate: None,
+        host_timeout: None,
     }
 }
 
@@ -387,4 +388,63 @@ fn silence_costs_one_full_timeout_once_answers_are_measured() {
         "{:?}",
         out.elapsed
     );
+}
+
+/// nmap's --host-timeout: a host whose ports all time out is given up on once its first
+/// attempt is older than the limit; a host that answers is scanned whole; nothing is pending.
+#[test]
+fn host_timeout_gives_up_on_a_slow_host_and_spares_the_others() {
+    let ports: Vec<u16> = (1..=40).collect();
+    let sp = space("198.18.0.0/31", ports.clone());
+    let mut net = FakeNet::default();
+    for &p in &ports {
+        net.rules.insert(
+            SocketAddr::new("198.18.0.0".parse().unwrap(), p),
+            Behaviour::Drop,
+        );
+    }
+    let o = ConnectOptions {
+        per_host: 2,
+        host_timeout: Some(Duration::from_millis(1200)),
+        ..opts()
+    };
+    let net = Arc::new(net);
+    let Outcome {
+        results,
+        state,
+        stats,
+        ..
+    } = scan(net.clone(), &sp, &o, 3, None, StopSignal::default());
+    let slow = results
+        .keys()
+        .filter(|t| t.ip() == "198.18.0.0".parse::<IpAddr>().unwrap())
+        .count();
+    let fast = results
+        .keys()
+        .filter(|t| t.ip() == "198.18.0.1".parse::<IpAddr>().unwrap())
+        .count();
+    assert_eq!(fast, 40, "the answering host is scanned whole");
+    assert!(
+        slow > 0 && slow < 40,
+        "the silent host was given up on part-way: {slow} ports"
+    );
+    assert!(state.pending.is_empty());
+    assert_eq!(
+        stats.done.load(Relaxed),
+        80,
+        "every target is finished, probed or not"
+    );
+    // Without the limit, every silent port gets both attempts.
+    let Outcome { results, .. } = scan(
+        Arc::new(FakeNet {
+            rules: net.rules.clone(),
+            ..FakeNet::default()
+        }),
+        &sp,
+        &opts(),
+        3,
+        None,
+        StopSignal::default(),
+    );
+    assert_eq!(results.len(), 80);
 }

@@ -8,6 +8,7 @@ pub mod afpacket;
 pub mod arp;
 pub mod batch;
 pub mod bpf;
+pub mod iflist;
 pub mod null;
 #[cfg(feature = "pcap")]
 pub mod pcap;

@@ -27,6 +27,8 @@ pub struct Iface {
 pub struct Overrides {
     pub interface: Option<String>,
     pub source_ip: Option<Ipv4Addr>,
+    /// Our MAC in the frames (masscan's `--adapter-mac`): for a spoofed or bridged source.
+    pub source_mac: Option<[u8; 6]>,
     pub router_mac: Option<[u8; 6]>,
 }
 
@@ -166,7 +168,7 @@ pub fn plan(
     Ok(LinkPlan {
         iface: iface.name.clone(),
         src_ip,
-        src_mac: iface.mac,
+        src_mac: o.source_mac.or(iface.mac),
         next_hop,
         next_hop_mac,
     })
@@ -381,12 +383,18 @@ down0\t000013C6\t00000000\t0000\t0\t0\t0\t0000FFFF\t0\t0\t0
         let o = Overrides {
             interface: Some("eth0".into()),
             source_ip: Some(Ipv4Addr::new(192, 168, 0, 77)),
+            source_mac: Some([7; 6]),
             router_mac: Some([9; 6]),
         };
         let p = go("198.18.3.4", &o).unwrap();
         assert_eq!(
-            (p.iface.as_str(), p.src_ip, p.next_hop_mac),
-            ("eth0", Ipv4Addr::new(192, 168, 0, 77), Some([9; 6]))
+            (p.iface.as_str(), p.src_ip, p.src_mac, p.next_hop_mac),
+            (
+                "eth0",
+                Ipv4Addr::new(192, 168, 0, 77),
+                Some([7; 6]),
+                Some([9; 6])
+            )
         );
         let e = go(
             "198.18.3.4",

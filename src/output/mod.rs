@@ -5,8 +5,10 @@ pub mod banner_lines;
 pub mod clean;
 pub mod grepable;
 pub mod json;
+pub mod lists;
 pub mod meta;
 pub mod ndjson;
+pub mod normal;
 pub mod status;
 pub mod store;
 pub mod table;
@@ -54,25 +56,43 @@ impl Dest {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Ndjson,
+    Grepable,
+    Xml,
+    /// nmap's normal output (`-oN`).
+    Normal,
+    /// masscan's list format (`-oL`).
+    List,
+    /// `ADDR:PORT` a line (`-oP`).
+    Plain,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutputFile {
+    pub format: Format,
+    pub dest: Dest,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OutputConfig {
     /// Which port states are listed; the rest, where they arrive at all, are counted.
     pub listing: Listing,
-    pub json: Option<Dest>,
-    pub ndjson: Option<Dest>,
-    pub grepable: Option<Dest>,
-    pub xml: Option<Dest>,
+    pub files: Vec<OutputFile>,
     pub status_json: Option<PathBuf>,
     pub progress_on_terminal: bool,
-    /// A resumed scan appends to its NDJSON file instead of replacing it.
-    pub append_ndjson: bool,
+    /// Open ports printed on stderr as found (`-v`, or a terminal's progress line).
+    pub live_results: bool,
+    /// A resumed scan appends to its streams (NDJSON, lists) instead of replacing them.
+    pub append_streams: bool,
 }
 
 impl OutputConfig {
     fn any_to_stdout(&self) -> bool {
-        [&self.json, &self.ndjson, &self.grepable, &self.xml]
-            .iter()
-            .any(|d| matches!(d, Some(Dest::Stdout)))
+        self.files.iter().any(|f| f.dest == Dest::Stdout)
     }
 }
 
@@ -123,28 +143,34 @@ fn open_stream(path: &Path, append: bool) -> Result<Writer> {
 type OpenedSinks = (Vec<Box<dyn Sink>>, Option<Writer>);
 
 /// Every output sink, plus the status-JSON stream; document files are registered in `renames`.
-fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<PendingRename>) -> Result<OpenedSinks> {
+fn open_sinks(
+    cfg: &OutputConfig,
+    meta: &ScanMeta,
+    renames: &mut Vec<PendingRename>,
+) -> Result<OpenedSinks> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !cfg.any_to_stdout() {
         sinks.push(Box::new(table::TableSink::new(buffered_stdout())));
     }
-    if let Some(d) = &cfg.json {
-        sinks.push(Box::new(json::JsonSink::new(open_document(d, renames)?)));
-    }
-    if let Some(d) = &cfg.grepable {
-        sinks.push(Box::new(grepable::GrepableSink::new(open_document(
-            d, renames,
-        )?)));
-    }
-    if let Some(d) = &cfg.xml {
-        sinks.push(Box::new(xml::XmlSink::new(open_document(d, renames)?)));
-    }
-    if let Some(d) = &cfg.ndjson {
-        let w = match d {
-            Dest::Stdout => buffered_stdout(),
-            Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
+    let stream = |d: &Dest| match d {
+        Dest::Stdout => Ok(buffered_stdout()),
+        Dest::File(p) => open_stream(p, cfg.append_streams),
+    };
+    let list = |w: Writer, style| {
+        lists::ListSink::new(w, style, meta).map_err(|e| Error::Os("writing a list output", e))
+    };
+    for f in &cfg.files {
+        let d = &f.dest;
+        let sink: Box<dyn Sink> = match f.format {
+            Format::Json => Box::new(json::JsonSink::new(open_document(d, renames)?)),
+            Format::Grepable => Box::new(grepable::GrepableSink::new(open_document(d, renames)?)),
+            Format::Xml => Box::new(xml::XmlSink::new(open_document(d, renames)?)),
+            Format::Normal => Box::new(normal::NormalSink::new(open_document(d, renames)?)),
+            Format::Ndjson => Box::new(ndjson::NdjsonSink::new(stream(d)?)),
+            Format::List => Box::new(list(stream(d)?, lists::Style::Masscan)?),
+            Format::Plain => Box::new(list(stream(d)?, lists::Style::Plain)?),
         };
-        sinks.push(Box::new(ndjson::NdjsonSink::new(w)));
+        sinks.push(sink);
     }
     let status_json = match &cfg.status_json {
         Some(p) => Some(open_stream(p, false)?),
@@ -174,7 +200,7 @@ impl OutputThread {
         carried: Vec<Event>,
     ) -> Result<OutputThread> {
         let mut renames = Vec::new();
-        let (sinks, status_json) = match open_sinks(cfg, &mut renames) {
+        let (sinks, status_json) = match open_sinks(cfg, &meta, &mut renames) {
             Ok(opened) => opened,
             Err(e) => {
                 // Leave no half-made .part files behind for the outputs that did open.
@@ -184,7 +210,8 @@ impl OutputThread {
                 return Err(e);
             }
         };
-        let progress = status::Progress::new(cfg.progress_on_terminal, status_json);
+        let progress =
+            status::Progress::new(cfg.progress_on_terminal, cfg.live_results, status_json);
         let (finish, finish_rx) = crossbeam_channel::bounded(1);
         let listing = cfg.listing;
         let handle = std::thread::Builder::new()
@@ -259,6 +286,7 @@ impl OutputLoop {
                             for s in &mut self.sinks {
                                 note(s.event(&e));
                             }
+                            note(self.progress.found(&e, self.meta.port_count == 0));
                             self.store.add(e);
                         }
                     }

@@ -2,10 +2,13 @@
 //! same figures as NDJSON for programs.
 
 use super::meta::Figures;
+use crate::event::{Event, PortState};
 use std::io::{self, Write};
 
 pub struct Progress {
     terminal: bool,
+    /// Open ports (and hosts up, in a sweep) printed on stderr as found.
+    live: bool,
     json: Option<Box<dyn Write + Send>>,
     last_sent: u64,
     last_elapsed: f64,
@@ -13,9 +16,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(terminal: bool, json: Option<Box<dyn Write + Send>>) -> Progress {
+    pub fn new(terminal: bool, live: bool, json: Option<Box<dyn Write + Send>>) -> Progress {
         Progress {
             terminal,
+            live,
             json,
             last_sent: 0,
             last_elapsed: 0.0,
@@ -50,6 +54,29 @@ impl Progress {
             j.flush()?;
         }
         Ok(())
+    }
+
+    /// A result as it is found, as masscan says it, above the progress line (which the next
+    /// tick draws again).
+    pub fn found(&mut self, e: &Event, sweep: bool) -> io::Result<()> {
+        if !self.live {
+            return Ok(());
+        }
+        let line = match e {
+            Event::Port(p) if p.state == PortState::Open => format!(
+                "Discovered open port {}/{} on {}",
+                p.port,
+                p.proto.as_str(),
+                p.ip
+            ),
+            Event::Host(h) if sweep => {
+                format!("Discovered host {} up ({})", h.ip, h.reason.as_str())
+            }
+            _ => return Ok(()),
+        };
+        let mut err = io::stderr().lock();
+        let clear = if self.terminal { "\r\x1b[2K" } else { "" };
+        writeln!(err, "{clear}{line}")
     }
 
     /// Leaves the terminal line clean for what follows.

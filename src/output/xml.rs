@@ -34,7 +34,7 @@ pub fn attr(s: &str) -> String {
 }
 
 /// nmap's plural reason words, which `<extrareasons>` uses (nmap's reason.cc).
-fn plural(r: Reason) -> &'static str {
+pub fn plural(r: Reason) -> &'static str {
     match r {
         Reason::SynAck => "syn-acks",
         Reason::ConnRefused => "conn-refused",

@@ -57,6 +57,10 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
             .map_or("from the open-file limit".into(), |n| n.to_string()),
     );
     line("max-per-host", c.connect.max_per_host.to_string());
+    line(
+        "host-timeout",
+        c.connect.host_timeout.map_or("none".into(), secs),
+    );
     let l = &c.link;
     line(
         "interface",
@@ -75,6 +79,9 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
             Format::Ndjson => "output-ndjson",
             Format::Grepable => "output-grepable",
             Format::Xml => "output-xml",
+            Format::Normal => "output-normal",
+            Format::List => "output-list",
+            Format::Plain => "output-plain",
         };
         let dest = match &f.dest {
             crate::output::Dest::Stdout => "-".to_string(),
@@ -83,6 +90,7 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
         line(name, dest);
     }
     line("show-closed", c.output.show_closed.to_string());
+    line("verbose", c.output.verbose.to_string());
     line("seed", c.seed.to_string());
     line("shard", format!("{}/{}", c.shard.index, c.shard.count));
     line("resume-file", c.resume_file.display().to_string());

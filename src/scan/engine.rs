@@ -99,6 +99,7 @@ fn connect_options(config: &ScanConfig) -> ConnectOptions {
         max_inflight: window,
         per_host: config.connect.max_per_host,
         rate: config.timing.rate,
+        host_timeout: config.connect.host_timeout,
     }
 }
 

@@ -30,9 +30,14 @@ pub struct Plan {
 }
 
 pub fn plan(config: &ScanConfig, privilege: Privilege, router: RoutePlanner) -> Result<Plan> {
-    let mut notices = Vec::new();
+    let mut notices = config.notes.clone();
     let engine = pick_engine(config, privilege, &mut notices)?;
     let engine = avoid_loopback(config, engine, &mut notices)?;
+    if config.connect.host_timeout.is_some() && engine == Engine::Raw {
+        notices.push(
+            "--host-timeout applies to connect scans; a raw scan's hosts share one pass and its cooldown".into(),
+        );
+    }
     let space = build_space(config, engine, &mut notices)?;
     let route = plan_route(config, &space, engine, router, &mut notices)?;
     Ok(Plan {
@@ -173,6 +178,7 @@ fn plan_route(
     let overrides = Overrides {
         interface: l.interface.clone(),
         source_ip: l.source_ip,
+        source_mac: l.source_mac,
         router_mac: l.router_mac,
     };
     let r = router(&ranges, &overrides, config.engine.backend)?;

@@ -80,15 +80,14 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         count_unlisted: out.dest(Format::Xml).is_some(),
         hosts_only: sweep,
     };
+    let terminal = !out.quiet && std::io::stderr().is_terminal();
     let out_cfg = OutputConfig {
         listing,
-        json: out.dest(Format::Json).cloned(),
-        ndjson: out.dest(Format::Ndjson).cloned(),
-        grepable: out.dest(Format::Grepable).cloned(),
-        xml: out.dest(Format::Xml).cloned(),
+        files: out.files.clone(),
         status_json: out.status_json.clone(),
-        progress_on_terminal: !out.quiet && std::io::stderr().is_terminal(),
-        append_ndjson: resume.is_some(),
+        progress_on_terminal: terminal,
+        live_results: terminal || (!out.quiet && out.verbose > 0),
+        append_streams: resume.is_some(),
     };
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();

@@ -1,6 +1,12 @@
 //! The command line. nmap's multi-letter short options (`-iL`, `-oJ`, `-sT`, `-p-`) are
 //! rewritten to long ones before clap sees them, so users keep their habits.
 
+mod forms;
+mod values;
+
+pub use forms::{habit_error, normalize_args};
+pub use values::{parse_duration, parse_mac, parse_shard, parse_source_ports};
+
 use crate::cursor::Shard;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -36,7 +42,8 @@ pub struct SourcePortRange {
     name = "synsweep",
     version,
     about = "Fast SYN / connect port scanner",
-    after_help = "nmap-style short forms: -iL FILE, -sS, -sT, -p-, -oJ/-oD/-oG/-oX FILE ('-' = stdout)."
+    after_help = "nmap-style short forms: -iL FILE, -sS, -sT, -sU, -sn, -p-, -PE, -Pn, -T0..-T5, \
+                  -oJ/-oD/-oG/-oX/-oN/-oL/-oP FILE ('-' = stdout), -oA BASE."
 )]
 pub struct Cli {
     /// Targets: addresses, CIDR prefixes, first-last ranges, host names (comma or space separated)
@@ -53,13 +60,19 @@ pub struct Cli {
     /// Ports: 22,80,8000-8100, '-' for all, presets top100, top1000, all, ai [default: top1000]
     #[arg(short = 'p', long, value_name = "PORTS")]
     pub ports: Option<String>,
-    /// The N ports most often found open
-    #[arg(long, value_name = "N", conflicts_with = "ports")]
+    /// The N ports most often found open (with -p: both)
+    #[arg(long, value_name = "N")]
     pub top_ports: Option<usize>,
+    /// The 100 ports most often found open (nmap's -F)
+    #[arg(short = 'F', long)]
+    pub fast: bool,
+    /// Never scan these ports (same syntax as -p)
+    #[arg(long, value_name = "PORTS")]
+    pub exclude_ports: Option<String>,
     /// syn (-sS, default with privileges), connect (-sT), udp (-sU) or ping (-sn: ICMP echo
     /// host sweep)
-    #[arg(long = "scan-type", value_enum, value_name = "TYPE")]
-    pub scan_type: Option<ScanTypeArg>,
+    #[arg(long = "scan-type", value_enum, value_name = "TYPE", action = clap::ArgAction::Append)]
+    pub scan_type: Vec<ScanTypeArg>,
     /// Never look up host names (reverse DNS)
     #[arg(short = 'n', long = "no-resolve", conflicts_with = "resolve_all")]
     pub no_resolve: bool,
@@ -74,8 +87,15 @@ pub struct Cli {
     #[arg(long)]
     pub privileged_only: bool,
     /// Probes per second, retries included [default: 20000 for raw scans, unlimited for connect]
-    #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, visible_alias = "max-rate", value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,
+    /// At least this many probes per second (nmap's --min-rate): raises the rate to it
+    #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_rate: Option<u64>,
+    /// Timing template 0-5, nmap's -T0..-T5: rate, timeout and retries together (README,
+    /// "Timing templates"); --rate, --timeout and --retries given beside it win
+    #[arg(long, value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub timing: Option<u8>,
     /// Ask every open TCP port what it is: greetings (SSH, SMTP, FTP, ...), HTTP status, server
     /// and title, TLS version and certificate, AI/ML services (also on with -p ai)
     #[arg(long)]
@@ -95,24 +115,31 @@ pub struct Cli {
     /// Probes in flight to any one host at once
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_per_host: u32,
-    /// How long to wait for an answer: 500ms, 2s, 1m
-    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Extra probes for targets that stayed silent (answers are never re-probed)
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=20))]
-    pub retries: u32,
+    /// How long to wait for an answer: 500ms, 2s, 1m; a bare number is seconds [default: 1s]
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Extra probes for targets that stayed silent (answers are never re-probed) [default: 1]
+    #[arg(long, visible_alias = "max-retries", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
+    /// Connect scans: give up on a host this long after its first probe (nmap's
+    /// --host-timeout); its unfinished ports are not reported
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub host_timeout: Option<Duration>,
     /// Raw scans: how long to wait after a target's last probe for its answer [default: --timeout]
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub wait: Option<Duration>,
-    /// Raw scans: our source ports (a cookie picks one per target)
-    #[arg(long, value_name = "PORT|LO-HI", default_value = "61000-61999", value_parser = parse_source_ports)]
+    /// Raw scans: our source ports (a cookie picks one per target) [-g]
+    #[arg(short = 'g', long, value_name = "PORT|LO-HI", default_value = "61000-61999", value_parser = parse_source_ports)]
     pub source_port: SourcePortRange,
     /// Raw scans: send from this interface [default: from the routing table]
-    #[arg(short = 'e', long, value_name = "IFACE")]
+    #[arg(short = 'e', long, visible_alias = "adapter", value_name = "IFACE")]
     pub interface: Option<String>,
     /// Raw scans: send from this IPv4 address [default: the interface's]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, visible_alias = "adapter-ip", value_name = "ADDR")]
     pub source_ip: Option<Ipv4Addr>,
+    /// Raw scans: our MAC address in the frames we send [default: the interface's]
+    #[arg(long, visible_alias = "adapter-mac", value_name = "MAC", value_parser = parse_mac)]
+    pub source_mac: Option<[u8; 6]>,
     /// Raw scans: the next hop's MAC address, aa:bb:cc:dd:ee:ff [default: neighbour table, then ARP]
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     pub router_mac: Option<[u8; 6]>,
@@ -140,8 +167,24 @@ pub struct Cli {
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
     /// Report closed and filtered ports too (default: open only)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "open")]
     pub show_closed: bool,
+    /// Only open ports: synsweep's default (nmap's --open), accepted with a notice
+    #[arg(long)]
+    pub open: bool,
+    /// Every target is scanned without a ping first: synsweep's way (nmap's -Pn), accepted
+    /// with a notice
+    #[arg(long)]
+    pub skip_host_discovery: bool,
+    /// Reasons are always shown (nmap's --reason), accepted with a notice
+    #[arg(long)]
+    pub reason: bool,
+    /// Print open ports as they are found on stderr even when it is no terminal [-v, -vv]
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// List the interfaces and the routes raw scans would use, and exit (masscan's --iflist)
+    #[arg(long)]
+    pub iflist: bool,
     /// Write a JSON document to FILE [-oJ]
     #[arg(long = "output-json", value_name = "FILE")]
     pub output_json: Option<String>,
@@ -154,6 +197,18 @@ pub struct Cli {
     /// Write nmap-compatible XML to FILE [-oX]
     #[arg(long = "output-xml", value_name = "FILE")]
     pub output_xml: Option<String>,
+    /// Write nmap's normal (human) output to FILE [-oN]
+    #[arg(long = "output-normal", value_name = "FILE")]
+    pub output_normal: Option<String>,
+    /// Write masscan's list format ("open tcp 80 ADDR TIME" a line) to FILE, as found [-oL]
+    #[arg(long = "output-list", value_name = "FILE")]
+    pub output_list: Option<String>,
+    /// Write ADDR:PORT of every open port, one a line as found, to FILE: for pipelines [-oP]
+    #[arg(long = "output-plain", value_name = "FILE")]
+    pub output_plain: Option<String>,
+    /// Write BASE.nmap, BASE.xml and BASE.gnmap (nmap's -oA) [-oA]
+    #[arg(long = "output-all", value_name = "BASE")]
+    pub output_all: Option<String>,
     /// Write progress figures as NDJSON to FILE
     #[arg(long, value_name = "FILE")]
     pub status_json: Option<PathBuf>,
@@ -183,6 +238,12 @@ pub struct Parsed {
 
 /// Parses the arguments after the program name (nmap forms are rewritten first).
 pub fn parse(args: Vec<String>) -> Result<Parsed, clap::Error> {
+    if let Some(why) = habit_error(&args) {
+        return Err(clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            why,
+        ));
+    }
     let mut cmd = Cli::command();
     let normalized = normalize_args(std::iter::once("synsweep".to_string()).chain(args.clone()));
     let matches = cmd.try_get_matches_from_mut(normalized)?;
@@ -198,98 +259,16 @@ pub fn parse(args: Vec<String>) -> Result<Parsed, clap::Error> {
     Ok(Parsed { cli, args, given })
 }
 
-/// Rewrites nmap-style options to the long forms clap knows, and `synsweep bench …` to
-/// `synsweep --offline …`.
-pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
-    args.into_iter()
-        .enumerate()
-        .map(|(i, a)| match a.as_str() {
-            "bench" if i == 1 => "--offline".into(),
-            "-iL" => "--input-list".into(),
-            "-oJ" => "--output-json".into(),
-            "-oD" => "--output-ndjson".into(),
-            "-oG" => "--output-grepable".into(),
-            "-oX" => "--output-xml".into(),
-            "-p-" => "--ports=-".into(),
-            "-PE" => "--ping".into(),
-            s if s.len() == 3 && s.starts_with("-s") => format!("--scan-type={}", &s[2..]),
-            _ => a,
-        })
-        .collect()
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        return Err(format!("'{s}' needs a unit: 500ms, 2s or 1m"));
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration"))?;
-    let secs = v * scale;
-    if !(0.001..=3600.0).contains(&secs) {
-        return Err(format!("'{s}' is outside 1ms-1h"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-pub fn parse_source_ports(s: &str) -> Result<SourcePortRange, String> {
-    let bad = || format!("'{s}' is not a port or a range LO-HI of ports 1-65535");
-    let port = |p: &str| {
-        p.trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p > 0)
-            .ok_or_else(bad)
-    };
-    let (lo, hi) = match s.split_once('-') {
-        Some((a, b)) => (port(a)?, port(b)?),
-        None => (port(s)?, port(s)?),
-    };
-    if lo > hi {
-        return Err(bad());
-    }
-    Ok(SourcePortRange { lo, hi })
-}
-
-pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
-    let bad = || format!("'{s}' is not a MAC address like 02:00:5e:00:53:01");
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return Err(bad());
-    }
-    let mut mac = [0u8; 6];
-    for (m, p) in mac.iter_mut().zip(parts) {
-        if p.len() != 2 {
-            return Err(bad());
-        }
-        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
-    }
-    Ok(mac)
-}
-
-pub fn parse_shard(s: &str) -> Result<Shard, String> {
-    let bad = || format!("'{s}' is not I/N with 1 <= I <= N");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (index, count): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if index == 0 || index > count {
-        return Err(bad());
-    }
-    Ok(Shard { index, count })
-}
-
 /// clap's messages run over several lines; the first names what was wrong.
+/// (clap's "tip: a similar argument exists" is kept on the same line: `--retry` points to
+/// `--retries`.)
 pub fn first_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or("")
-        .trim_start_matches("error: ")
-        .to_string()
+    let mut lines = s.lines();
+    let first = lines.next().unwrap_or("").trim_start_matches("error: ");
+    match lines.map(str::trim).find(|l| l.starts_with("tip: ")) {
+        Some(tip) => format!("{first} ({})", tip.trim_start_matches("tip: ")),
+        None => first.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -319,21 +298,20 @@ mod tests {
             "198.18.0.1",
         ])
         .unwrap();
-        assert_eq!(c.scan_type, Some(ScanTypeArg::Connect));
+        assert_eq!(c.scan_type, [ScanTypeArg::Connect]);
         assert_eq!(c.ports.as_deref(), Some("-"));
         assert_eq!(c.input_list, Some(PathBuf::from("t.txt")));
         assert_eq!(c.output_xml.as_deref(), Some("-"));
-        assert_eq!(
-            parse(&["-sS", "x"]).unwrap().scan_type,
-            Some(ScanTypeArg::Syn)
-        );
+        assert_eq!(parse(&["-sS", "x"]).unwrap().scan_type, [ScanTypeArg::Syn]);
     }
 
     #[test]
     fn durations_and_shards() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("500").unwrap_err().contains("unit"));
+        // Bare numbers are seconds, as nmap and masscan read them.
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("5000").unwrap_err().contains("outside"));
         assert!(parse_duration("0s").is_err());
         assert_eq!(parse_shard("2/4"), Ok(Shard { index: 2, count: 4 }));
         for bad in ["0/4", "5/4", "1", "a/b", "1/0"] {
@@ -366,14 +344,8 @@ mod tests {
         }
         let c = parse(&["bench", "198.18.0.0/24"]).unwrap();
         assert!(c.offline);
-        assert_eq!(
-            parse(&["-sn", "x"]).unwrap().scan_type,
-            Some(ScanTypeArg::Ping)
-        );
-        assert_eq!(
-            parse(&["-sU", "x"]).unwrap().scan_type,
-            Some(ScanTypeArg::Udp)
-        );
+        assert_eq!(parse(&["-sn", "x"]).unwrap().scan_type, [ScanTypeArg::Ping]);
+        assert_eq!(parse(&["-sU", "x"]).unwrap().scan_type, [ScanTypeArg::Udp]);
         // Only the first word is the subcommand: a target named bench stays a target.
         assert!(!parse(&["-sT", "bench"]).unwrap().offline);
     }
