@@ -10,6 +10,11 @@
 #   scripts/bench.sh banners    banners of 10,000 open ports (SSH greetings and HTTP pages)
 #                               vs nmap -sV --version-light on the same ports
 #   scripts/bench.sh udp        /24 x top-20 UDP with the target's ICMP limit off and on
+#   scripts/bench.sh names      a /16 ping sweep with -n, and with names while the lab's name
+#                               server answers, refuses (ICMP port unreachable) and is silent
+#   SYNSWEEP_BASELINE=BIN scripts/bench.sh baseline
+#                               BIN (an older build) and this build, interleaved three times:
+#                               /16 x 5 SYN, /16 ping sweep, 1 host x 65535 connect
 #
 # Raw rows: probes/s = probes the target counted / the time between the first and the last
 # packet it received (sampled every 10 ms), so every tool is timed by the same clock and its
@@ -216,7 +221,63 @@ PY
   echo
 }
 
+# The lab's name server (the target's LAB_TARGET_ADDR:53) made to refuse or to stay silent.
+dns_mode() {
+  ip netns exec "$lab-t" nft delete table inet benchdns 2>/dev/null || true
+  [ "$1" = answer ] && return
+  local verdict="reject"
+  [ "$1" = silent ] && verdict="drop"
+  ip netns exec "$lab-t" nft -f - <<NFT
+table inet benchdns {
+  chain input {
+    type filter hook input priority -10; policy accept;
+    ip daddr $LAB_TARGET_ADDR udp dport 53 $verdict
+  }
+}
+NFT
+}
+
+names_table() {
+  echo "reverse DNS beside a /16 ping sweep (-sn --rate 100000; empty name cache each run):"
+  printf '| %-44s | %8s | %6s |\n' scan wall names
+  for mode in answer refuse silent; do
+    dns_mode "$mode"
+    for names in "-n" ""; do
+      rm -rf "$work/cache"
+      XDG_CACHE_HOME="$work/cache" /usr/bin/time -f "%e" -o "$work/time" "$here/lab.sh" run "$lab" \
+        env XDG_CACHE_HOME="$work/cache" "$bin" $names -sn 198.18.0.0/16 --rate 100000 -q -oD "$work/dn.nd" >/dev/null 2>"$work/err" || true
+      printf '| %-44s | %7ss | %6s |\n' "name server: $mode, ${names:-names}" "$(cat "$work/time")" \
+        "$(grep -c '"type":"name"' "$work/dn.nd" || true)"
+    done
+  done
+  dns_mode answer
+  echo
+}
+
+baseline_table() {
+  local base=${SYNSWEEP_BASELINE:?set SYNSWEEP_BASELINE to the older binary}
+  echo "baseline ($base) and this build, interleaved:"
+  rrow "scan" "probes" "probes/s" "wall" "peak RSS" "recall%" "false"
+  local p5=22,25,80,443,3389
+  for round in 1 2 3; do
+    for b in "$base" "$bin"; do
+      local tag=this
+      [ "$b" = "$base" ] && tag=baseline
+      rmeasure "$tag: -sS /16 x 5 (--retries 0)" synsweep "$work/b1.nd" 198.18.0.0/16 $p5 -- \
+        "$b" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/b1.nd"
+      rmeasure "$tag: -sn /16" synsweep "$work/b2.nd" 198.18.0.0/16 ping -- \
+        "$b" -n -sn 198.18.0.0/16 --rate 10000000 --retries 0 --wait 1s -q -oD "$work/b2.nd"
+      expected=$(expected_open 198.18.0.7 $(seq 1 65535))
+      measure "$tag: -sT 1 host x 65535" "grep -c '\"state\":\"open\"' $work/b3.nd" -- \
+        "$b" -n -sT 198.18.0.7 -p- -q -oD "$work/b3.nd"
+    done
+  done
+  echo
+}
+
 case "$what" in
+  names) names_table ;;
+  baseline) baseline_table ;;
   connect) connect_table ;;
   raw) raw_table ;;
   banners) banner_table ;;
