@@ -14,7 +14,7 @@ use crate::output::Dest;
 use crate::packet::cookie::SourcePorts;
 use crate::ports::{PortList, parse_ports, presets};
 use crate::privilege::ScanType;
-use crate::targets::{self, Resolver};
+use crate::targets::{self, Listed, Resolver};
 use std::path::Path;
 
 /// `-R` looks up every target host up to this many (a /12); beyond, use the default.
@@ -93,22 +93,18 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
 }
 
 fn targets(cli: &Cli, inputs: &Inputs) -> Result<Targets> {
-    let mut includes = cli.targets.clone();
+    let mut includes =
+        Listed::from_tokens(cli.targets.iter().flat_map(|t| targets::split_tokens(t)));
     if let Some(f) = &cli.input_list {
-        includes.extend(targets::read_list_file(f)?);
+        includes.add(targets::read_list_file(f)?);
     }
-    let includes: Vec<String> = includes
-        .iter()
-        .flat_map(|t| targets::split_tokens(t))
-        .map(String::from)
-        .collect();
     if includes.is_empty() {
         return Err(Error::Empty(
             "no targets: name some, or read them with -iL FILE".into(),
         ));
     }
-    let excludes = exclude_tokens(cli)?;
-    let t = targets::build(&includes, &excludes, inputs.resolve)?;
+    let excludes = exclude_list(cli)?;
+    let t = targets::build_listed(includes, excludes, inputs.resolve)?;
     Ok(Targets {
         ranges: t.set,
         excludes: t.excluded,
@@ -117,21 +113,16 @@ fn targets(cli: &Cli, inputs: &Inputs) -> Result<Targets> {
     })
 }
 
-/// `--exclude` and `--excludefile`, as tokens.
-pub fn exclude_tokens(cli: &Cli) -> Result<Vec<String>> {
-    let mut excludes: Vec<String> = cli
-        .exclude
-        .iter()
-        .flat_map(|t| targets::split_tokens(t))
-        .map(String::from)
-        .collect();
+/// `--exclude` and `--excludefile`.
+pub fn exclude_list(cli: &Cli) -> Result<Listed> {
+    let mut excludes =
+        Listed::from_tokens(cli.exclude.iter().flat_map(|t| targets::split_tokens(t)));
     for f in &cli.excludefile {
-        excludes.extend(targets::read_list_file(f)?);
+        excludes.add(targets::read_list_file(f)?);
     }
     Ok(excludes)
 }
 
-/// The one scan type asked for (`-sS -sU` together waits for probe modules).
 fn scan_type(cli: &Cli) -> Result<Option<ScanType>> {
     let mut kinds: Vec<ScanType> = cli.scan_type.iter().map(|&k| k.into()).collect();
     kinds.dedup();

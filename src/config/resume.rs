@@ -4,7 +4,7 @@
 //! meaning. Anything else given with `--resume` is an error naming it.
 
 use super::ScanConfig;
-use super::from_cli::{exclude_tokens, outputs};
+use super::from_cli::{exclude_list, outputs};
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
 use crate::targets::{self, Resolver};
@@ -98,7 +98,8 @@ pub fn resumed(
         b.concurrency = cli.banner_concurrency;
     }
     // Excludes add up: what the first run excluded stays excluded.
-    let more = targets::resolve_set(&exclude_tokens(cli)?, resolve)?;
+    let listed = exclude_list(cli)?;
+    let more = targets::resolve_set(&listed.tokens, resolve)?.union(listed.ranges.into_ranges());
     let t = &mut saved.targets;
     t.excludes = std::mem::take(&mut t.excludes).union(more.ranges().to_vec());
     let now_out = outputs(cli)?;

@@ -7,15 +7,24 @@ use crate::link::Backend;
 use crate::privilege::{Engine, Privilege, choose_engine};
 use std::fmt::Write;
 
+/// Ranges `--echo` lists before it only counts them.
+const ECHO_RANGES: usize = 32;
+
 pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
     let mut o = String::new();
     let secs = |d: std::time::Duration| format!("{}s", d.as_secs_f64());
+    // A long list is cut short: a million excludes are no line to read.
     let ranges = |s: &crate::targets::range::RangeSet| {
-        s.ranges()
+        let all = s.ranges();
+        let shown: Vec<String> = all
             .iter()
+            .take(ECHO_RANGES)
             .map(|r| r.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+            .collect();
+        match all.len() {
+            n if n > ECHO_RANGES => format!("{},… ({n} ranges)", shown.join(",")),
+            _ => shown.join(","),
+        }
     };
     let mut line = |k: &str, v: String| {
         let _ = writeln!(o, "{k} = {v}");

@@ -10,7 +10,7 @@
 use super::parse::{TargetSpec, parse_token};
 use super::range::{IpRange, RangeSet};
 use super::special;
-use super::split_tokens;
+use super::{Listed, split_tokens};
 use crate::error::{Error, Result};
 use crate::lines::{LineError, Lines, MAX_LINE};
 use std::io::BufRead;
@@ -19,9 +19,9 @@ use std::path::Path;
 /// Ranges held unmerged before they are merged into the set.
 const MERGE_EVERY: usize = 1 << 16;
 
-/// What a list file says, as target tokens: its names and special addresses as written,
-/// then its ranges, merged.
-pub fn read_list_file(path: &Path) -> Result<Vec<String>> {
+/// What a list file says: its names and special addresses as written, and its ranges,
+/// merged.
+pub fn read_list_file(path: &Path) -> Result<Listed> {
     if path == Path::new("-") {
         read_list(std::io::stdin().lock(), path)
     } else {
@@ -31,7 +31,7 @@ pub fn read_list_file(path: &Path) -> Result<Vec<String>> {
 }
 
 /// `read_list_file` over any reader; `path` names it in errors.
-pub fn read_list(r: impl BufRead, path: &Path) -> Result<Vec<String>> {
+pub fn read_list(r: impl BufRead, path: &Path) -> Result<Listed> {
     let bad = |why: String| Error::BadFile(path.to_path_buf(), why);
     let mut tokens = Vec::new();
     let mut set = RangeSet::default();
@@ -53,9 +53,10 @@ pub fn read_list(r: impl BufRead, path: &Path) -> Result<Vec<String>> {
             set = set.union(std::mem::take(&mut pending));
         }
     }
-    set = set.union(pending);
-    tokens.extend(set.ranges().iter().map(IpRange::to_string));
-    Ok(tokens)
+    Ok(Listed {
+        tokens,
+        ranges: set.union(pending),
+    })
 }
 
 #[cfg(test)]
@@ -67,8 +68,14 @@ mod tests {
         v.iter().map(|x| x.to_string()).collect()
     }
 
+    /// Tokens, then the merged ranges as text.
+    fn flat(l: Listed) -> Vec<String> {
+        let ranges = l.ranges.ranges().iter().map(IpRange::to_string);
+        l.tokens.into_iter().chain(ranges).collect()
+    }
+
     fn read(text: &[u8]) -> Result<Vec<String>> {
-        read_list(text, Path::new("list.txt"))
+        read_list(text, Path::new("list.txt")).map(flat)
     }
 
     #[test]
@@ -88,7 +95,7 @@ mod tests {
         );
         let dir = std::env::temp_dir().join(format!("synsweep-list-{}", std::process::id()));
         std::fs::write(&dir, "198.18.0.1\n").unwrap();
-        let toks = read_list_file(&dir).unwrap();
+        let toks = flat(read_list_file(&dir).unwrap());
         std::fs::remove_file(&dir).ok();
         assert_eq!(toks, s(&["198.18.0.1"]));
     }

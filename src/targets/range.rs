@@ -101,18 +101,29 @@ pub struct RangeSet {
 }
 
 impl RangeSet {
+    /// Sorted and merged in place: a million ranges cost their 48 MB once, not twice.
     pub fn from_ranges(mut ranges: Vec<IpRange>) -> RangeSet {
-        ranges.sort();
-        let mut merged: Vec<IpRange> = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            match merged.last_mut() {
+        ranges.sort_unstable();
+        let mut kept: usize = 0;
+        for i in 0..ranges.len() {
+            let r = ranges[i];
+            match kept.checked_sub(1).map(|k| &mut ranges[k]) {
                 Some(m) if m.family == r.family && r.first <= m.last.saturating_add(1) => {
                     m.last = m.last.max(r.last);
                 }
-                _ => merged.push(r),
+                _ => {
+                    ranges[kept] = r;
+                    kept += 1;
+                }
             }
         }
-        RangeSet { ranges: merged }
+        ranges.truncate(kept);
+        ranges.shrink_to_fit();
+        RangeSet { ranges }
+    }
+
+    pub fn into_ranges(self) -> Vec<IpRange> {
+        self.ranges
     }
 
     pub fn ranges(&self) -> &[IpRange] {
@@ -144,9 +155,11 @@ impl RangeSet {
     }
 
     /// `self` with `more` added.
-    pub fn union(self, mut more: Vec<IpRange>) -> RangeSet {
-        more.extend(self.ranges);
-        RangeSet::from_ranges(more)
+    pub fn union(self, more: Vec<IpRange>) -> RangeSet {
+        let mut all = self.ranges;
+        all.reserve_exact(more.len());
+        all.extend(more);
+        RangeSet::from_ranges(all)
     }
 
     /// `self` minus every address of `cut`: one merge pass over the two sorted lists,
