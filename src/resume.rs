@@ -10,6 +10,7 @@ use crate::config::ScanConfig;
 use crate::cursor::CursorState;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::output::meta::Figures;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -21,6 +22,9 @@ pub struct ResumePoint {
     pub config: ScanConfig,
     pub state: CursorState,
     pub results: Vec<Event>,
+    /// The figures of the runs so far, so a resumed run's documents count the whole scan.
+    #[serde(default)]
+    pub figures: Figures,
 }
 
 impl ResumePoint {

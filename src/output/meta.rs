@@ -27,7 +27,7 @@ pub struct ScanMeta {
 }
 
 /// The figures at one moment (progress) or at the end (summary).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Figures {
     pub elapsed_s: f64,
     pub total: u64,
@@ -41,6 +41,22 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// The figures of a scan run in parts (stopped and resumed): each count summed.
+    pub fn plus(&self, o: &Figures) -> Figures {
+        Figures {
+            elapsed_s: ((self.elapsed_s + o.elapsed_s) * 1000.0).round() / 1000.0,
+            // A resumed run's total is what was left of the first run's: not added.
+            total: self.total.max(o.total),
+            sent: self.sent + o.sent,
+            done: self.done + o.done,
+            open: self.open + o.open,
+            closed: self.closed + o.closed,
+            filtered: self.filtered + o.filtered,
+            hosts_up: self.hosts_up + o.hosts_up,
+            errors: self.errors + o.errors,
+        }
+    }
+
     pub fn read(stats: &Stats, elapsed_s: f64) -> Figures {
         Figures {
             elapsed_s: (elapsed_s * 1000.0).round() / 1000.0,

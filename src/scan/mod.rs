@@ -18,6 +18,7 @@ use crate::cursor::CursorState;
 use crate::error::Result;
 use crate::event::Event;
 use crate::link::route::RoutePlanner;
+use crate::output::meta::Figures;
 use crate::privilege::Privilege;
 use crate::resume::ResumePoint;
 pub use plan::{Plan, RAW_ENGINE_BUILT, plan};
@@ -31,6 +32,8 @@ pub struct Scan {
     pub resume: Option<CursorState>,
     /// Results that run reported.
     pub carried: Vec<Event>,
+    /// Its figures (and those of the runs before it).
+    pub carried_figures: Figures,
 }
 
 /// A resume point, and the file it came from.
@@ -68,18 +71,19 @@ pub fn prepare(
     router: RoutePlanner,
 ) -> Result<Scan> {
     let plan = plan(&config, privilege, router)?;
-    let (resume, carried) = match saved {
+    let (resume, carried, carried_figures) = match saved {
         Some(Saved { path, point }) => {
             point.check_fits(&path, plan.space.size())?;
-            (Some(point.state), point.results)
+            (Some(point.state), point.results, point.figures)
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), Figures::default()),
     };
     Ok(Scan {
         config,
         plan,
         resume,
         carried,
+        carried_figures,
     })
 }
 

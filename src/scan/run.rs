@@ -45,6 +45,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         plan,
         resume,
         carried,
+        carried_figures,
     } = scan;
     let space = &plan.space;
     let stats = Arc::new(Stats::default());
@@ -124,8 +125,10 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     // the last target finished leaves no resume point to save.
     let complete = state.pending.is_empty() && state.next_position >= space.size();
     let figures = Figures::read(&stats, started.elapsed().as_secs_f64());
+    // Documents count the whole scan, earlier runs included; the line on stderr this run.
+    let whole = carried_figures.plus(&figures);
     let store = output.finish(Summary {
-        figures: figures.clone(),
+        figures: whole.clone(),
         complete,
     })?;
     let mut resume_saved = None;
@@ -135,6 +138,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
             config: config.clone(),
             state,
             results: store.events().collect(),
+            figures: whole,
         };
         point.save(&config.resume_file)?;
         resume_saved = Some(config.resume_file.clone());

@@ -203,6 +203,8 @@ pub fn interrupt_then_resume(lab: &Lab, signals: usize, tag: &str, scan_type: &s
         .count();
     assert_eq!(in_doc, want.len());
     assert_eq!(doc["complete"], true);
+    // Its figures count the whole scan too, not only the resumed run.
+    assert_eq!(doc["stats"]["open"], want.len(), "stats: {}", doc["stats"]);
 }
 
 /// Three shards with one seed: together exactly the whole scan, none overlapping.
