@@ -91,10 +91,9 @@ pub fn resumed(
         saved.output.status_json = now_out.status_json;
     }
     saved.output.quiet |= now_out.quiet;
-    saved.resume_file = if given("resume-file") {
-        cli.resume_file.clone()
-    } else {
-        path.to_path_buf()
+    saved.resume_file = match &cli.resume_file {
+        Some(other) if given("resume-file") => other.clone(),
+        _ => path.to_path_buf(),
     };
     Ok(saved)
 }

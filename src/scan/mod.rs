@@ -15,11 +15,13 @@ mod signals;
 use crate::cli::Parsed;
 use crate::config::{self, ScanConfig, from_cli::Inputs};
 use crate::cursor::CursorState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::invoker::Invoker;
 use crate::link::route::RoutePlanner;
 use crate::privilege::Privilege;
-use crate::resume::ResumePoint;
+use crate::resume::{NdjsonMark, ResumePoint};
+use crate::resume_file::{self, Loaded};
 pub use plan::{Plan, RAW_ENGINE_BUILT, plan};
 pub use run::{Finished, run};
 
@@ -31,12 +33,17 @@ pub struct Scan {
     pub resume: Option<CursorState>,
     /// Results that run reported.
     pub carried: Vec<Event>,
+    /// Where that run's NDJSON stream stood when they were saved.
+    pub ndjson: Option<NdjsonMark>,
+    /// The lock on the resume file this scan continues.
+    pub resume_lock: Option<std::fs::File>,
 }
 
-/// A resume point, and the file it came from.
+/// A resume point, the file it came from, and the lock held on that file.
 pub struct Saved {
     pub path: std::path::PathBuf,
     pub point: ResumePoint,
+    pub lock: std::fs::File,
 }
 
 /// The configuration a command line asks for: fresh, or the saved one of `--resume` with
@@ -44,11 +51,14 @@ pub struct Saved {
 pub fn configure(parsed: &Parsed, inputs: &Inputs) -> Result<(ScanConfig, Option<Saved>)> {
     match &parsed.cli.resume {
         Some(path) => {
-            let saved = ResumePoint::load(path)?;
+            let Loaded { point, lock } = resume_file::load(path, &Invoker::current())?;
+            if point.complete {
+                return Err(Error::AlreadyComplete(path.clone()));
+            }
             let config =
-                config::resume::resumed(saved.config.clone(), parsed, path, inputs.resolve)?;
+                config::resume::resumed(point.config.clone(), parsed, path, inputs.resolve)?;
             let path = path.clone();
-            Ok((config, Some(Saved { path, point: saved })))
+            Ok((config, Some(Saved { path, point, lock })))
         }
         None => {
             let command_line = parsed.args.clone();
@@ -68,18 +78,20 @@ pub fn prepare(
     router: RoutePlanner,
 ) -> Result<Scan> {
     let plan = plan(&config, privilege, router)?;
-    let (resume, carried) = match saved {
-        Some(Saved { path, point }) => {
+    let (resume, carried, ndjson, resume_lock) = match saved {
+        Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
-            (Some(point.state), point.results)
+            (Some(point.state), point.results, point.ndjson, Some(lock))
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), None, None),
     };
     Ok(Scan {
         config,
         plan,
         resume,
         carried,
+        ndjson,
+        resume_lock,
     })
 }
 

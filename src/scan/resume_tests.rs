@@ -34,6 +34,8 @@ fn saved(dir: &str) -> (PathBuf, ResumePoint) {
             pending: vec![7, 9],
         },
         results: vec![],
+        complete: false,
+        ndjson: None,
     };
     point.save(&path).unwrap();
     (path, point)
