@@ -201,4 +201,53 @@ mod tests {
         assert_eq!(NameCache::load(Some(path), 1000).entries.len(), 1);
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    #[test]
+    fn links_planted_in_the_cache_directory_are_never_written_through() {
+        let dir = std::env::temp_dir().join(format!("synsweep-cache-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let path = dir.join("names.tsv");
+        // The temporary name an older synsweep used.
+        std::os::unix::fs::symlink(&victim, dir.join("names.tsv.part")).unwrap();
+        let mut c = NameCache::load(Some(path.clone()), 1000);
+        c.put("198.18.0.1".parse().unwrap(), Some("one.lab".into()), 1000);
+        c.save().unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::read_to_string(&path).unwrap().contains("one.lab"));
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Another user's link at the cache's own name, as root: refused, target untouched.
+        if euid() == 0 {
+            std::fs::remove_file(&path).unwrap();
+            std::os::unix::fs::symlink(&victim, &path).unwrap();
+            std::os::unix::fs::lchown(&path, Some(65534), Some(65534)).unwrap();
+            assert!(c.save().is_err());
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_cache_lives_only_in_the_effective_users_directories() {
+        let dir = std::env::temp_dir().join(format!("synsweep-cache-own-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let me = euid();
+        assert!(dir_is_ours(&dir, me));
+        assert!(
+            dir_is_ours(&dir.join("a").join("b"), me),
+            "created below our own"
+        );
+        assert!(
+            !dir_is_ours(&dir, me + 1),
+            "someone else's (sudo -E with a user's HOME)"
+        );
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(!dir_is_ours(&link, me), "a link as the cache directory");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -167,3 +167,30 @@ fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<Pending>) -> Result<OpenedSi
     };
     Ok((sinks, status_json))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_ndjson_is_cut_back_to_its_checkpoint_and_never_extended() {
+        let dir = std::env::temp_dir().join(format!("synsweep-ndjson-cut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.ndjson");
+        std::fs::write(&path, "{\"a\":1}\n{\"after\":2}\n").unwrap();
+        let cfg = |cut| OutputConfig {
+            append_ndjson: true,
+            truncate_ndjson: Some(cut),
+            ..OutputConfig::default()
+        };
+        let (_, len) = open_ndjson(&path, &cfg(8)).unwrap();
+        assert_eq!(len, Some(8));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        // A mark beyond the file (the file was cut by hand) changes nothing.
+        let (_, len) = open_ndjson(&path, &cfg(100)).unwrap();
+        assert_eq!(len, Some(8));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 8);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
