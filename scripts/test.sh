@@ -12,6 +12,11 @@ if [ "$(id -u)" = 0 ]; then
     apt-get install -y -qq libpcap-dev >/dev/null 2>&1 ||
       { apt-get update -qq && apt-get install -y -qq libpcap-dev >/dev/null; }
   fi
+  # strace, for the check that every file synsweep creates is opened O_EXCL|O_NOFOLLOW.
+  if ! command -v strace >/dev/null && command -v apt-get >/dev/null; then
+    apt-get install -y -qq strace >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+  fi
   # As root the lab tests must run: a skip would be a silent pass.
   export SYNSWEEP_REQUIRE_LAB=1
 else

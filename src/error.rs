@@ -29,6 +29,23 @@ pub enum Error {
     WriteFile(PathBuf, std::io::Error),
     #[error("bad resume file {}: {}", p(.0), c(.1))]
     BadResume(PathBuf, String),
+    /// A destination (or a link to one) that another user could have planted.
+    #[error("refusing to write {}: {}", p(.0), c(.1))]
+    Unsafe(PathBuf, String),
+    /// Another synsweep holds this resume file (it is running from it, or saving to it).
+    #[error(
+        "resume file {} is in use by another synsweep (one scan per resume file; wait for it or stop it)",
+        p(.0)
+    )]
+    ResumeBusy(PathBuf),
+    /// Would overwrite the resume point of another scan that is not finished.
+    #[error(
+        "{} holds the resume point of another, unfinished scan: continue it with --resume {}, or give this scan another --resume-file",
+        p(.0), p(.0)
+    )]
+    ResumeTaken(PathBuf),
+    #[error("the scan saved in {} is complete: nothing to resume", p(.0))]
+    AlreadyComplete(PathBuf),
     #[error(
         "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)",
         c(.0)

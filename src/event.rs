@@ -200,15 +200,23 @@ pub enum Event {
     Name(NameResult),
     /// Boxed: a banner is several times the size of the other events.
     Banner(Box<BannerResult>),
+    /// Not a result: an engine's resume point at this place in the stream. Every result the
+    /// state counts as done came before it (through every stage, which keep the order), so
+    /// the output thread can save it with the results it holds. No sink sees it; it is
+    /// never written.
+    #[serde(skip)]
+    Checkpoint(Box<crate::cursor::CursorState>),
 }
 
 impl Event {
-    pub fn ip(&self) -> IpAddr {
+    /// The address a result is about (None for a checkpoint).
+    pub fn ip(&self) -> Option<IpAddr> {
         match self {
-            Event::Port(p) => p.ip,
-            Event::Host(h) => h.ip,
-            Event::Name(n) => n.ip,
-            Event::Banner(b) => b.ip,
+            Event::Port(p) => Some(p.ip),
+            Event::Host(h) => Some(h.ip),
+            Event::Name(n) => Some(n.ip),
+            Event::Banner(b) => Some(b.ip),
+            Event::Checkpoint(_) => None,
         }
     }
 }

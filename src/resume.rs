@@ -5,6 +5,11 @@
 //! flag cannot shift the index space under the saved position. Beside it: the cursor state,
 //! and the results reported so far (documents of the resumed run include them; its NDJSON
 //! stream appends without repeating them).
+//!
+//! Saved every few seconds while the scan runs (a checkpoint) and at every stop; a scan that
+//! completes marks its file `"complete": true` (resuming it again adds nothing). Beside the
+//! results, the NDJSON file's length when they were taken: a resume cuts the file back to it.
+//! Locking and trust (who may have written the file) are `resume_file`'s.
 
 use crate::config::ScanConfig;
 use crate::cursor::CursorState;
@@ -12,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::output::meta::Figures;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 pub const FORMAT: u32 = 2;
 
@@ -25,21 +31,51 @@ pub struct ResumePoint {
     /// The figures of the runs so far, so a resumed run's documents count the whole scan.
     #[serde(default)]
     pub figures: Figures,
+    /// The scan finished: nothing is left to resume.
+    #[serde(default)]
+    pub complete: bool,
+    /// The NDJSON file and its length when the results were taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ndjson: Option<NdjsonMark>,
+}
+
+/// Where the NDJSON stream stood at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NdjsonMark {
+    pub path: PathBuf,
+    pub len: u64,
 }
 
 impl ResumePoint {
-    /// Written beside the final name, then renamed: a crash mid-write leaves the old file.
+    /// Written under a temporary name (0600), then renamed: a crash mid-write leaves the old
+    /// file (see `safe_file`). The lock-keeping save of a running scan is `resume_file`'s.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".part");
-        let text = serde_json::to_vec(self).map_err(|e| Error::WriteFile(path.into(), e.into()))?;
-        std::fs::write(&tmp, text).map_err(|e| Error::WriteFile(path.into(), e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::WriteFile(path.into(), e))
+        let p = self.write_pending(path)?;
+        p.commit()
+            .map(drop)
+            .map_err(|e| Error::WriteFile(path.into(), e))
+    }
+
+    /// The point written to a new version of `path`, not yet in place.
+    pub fn write_pending(&self, path: &Path) -> Result<crate::safe_file::Pending> {
+        let fail = |e| Error::WriteFile(path.into(), e);
+        let mut p = crate::safe_file::create(path, crate::safe_file::Mode::Private)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, p.file_mut());
+        serde_json::to_writer(&mut w, self).map_err(|e| fail(e.into()))?;
+        w.flush().map_err(fail)?;
+        drop(w);
+        Ok(p)
     }
 
     pub fn load(path: &Path) -> Result<ResumePoint> {
-        // Read as a stream with a cap: `--resume /dev/zero` fails at its first byte.
-        let text = crate::lines::open_capped(path).map_err(|e| Error::ReadFile(path.into(), e))?;
+        let f = std::fs::File::open(path).map_err(|e| Error::ReadFile(path.into(), e))?;
+        Self::read(path, f)
+    }
+
+    /// Reads a point from an open file. As a stream with a cap: `--resume /dev/zero` fails at
+    /// its first byte.
+    pub fn read(path: &Path, f: impl Read) -> Result<ResumePoint> {
+        let text = std::io::BufReader::new(f.take(crate::lines::MAX_DOCUMENT));
         let doc: serde_json::Value = serde_json::from_reader(text)
             .map_err(|e| Error::BadResume(path.into(), e.to_string()))?;
         Self::parse(doc).map_err(|why| Error::BadResume(path.into(), why))

@@ -6,7 +6,7 @@ use crate::resume::{FORMAT, ResumePoint};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
-fn point() -> ResumePoint {
+pub(crate) fn point() -> ResumePoint {
     let parsed = crate::cli::parse(
         [
             "-p",
@@ -34,6 +34,9 @@ fn point() -> ResumePoint {
             pending: vec![7, 9],
         },
         results: vec![],
+        complete: false,
+        ndjson: None,
+        figures: Default::default(),
     }
 }
 

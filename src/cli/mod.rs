@@ -222,9 +222,10 @@ pub struct Cli {
     /// Print the resolved configuration (targets, ports, engine, rates, outputs …) and exit
     #[arg(long)]
     pub echo: bool,
-    /// Where an interrupted scan saves its resume point
-    #[arg(long, value_name = "FILE", default_value = "synsweep.resume")]
-    pub resume_file: PathBuf,
+    /// Where the scan saves its resume point (every few seconds, and when stopped); by
+    /// default synsweep-TIME-PID.resume in the current directory, one per scan
+    #[arg(long, value_name = "FILE")]
+    pub resume_file: Option<PathBuf>,
 }
 
 /// A command line, and which options it named (rather than left at their defaults).

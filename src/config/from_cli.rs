@@ -85,7 +85,10 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
         output: outputs(cli)?,
         seed: cli.seed.unwrap_or_else(rand::random),
         shard: cli.shard.unwrap_or(Shard::WHOLE),
-        resume_file: cli.resume_file.clone(),
+        resume_file: cli
+            .resume_file
+            .clone()
+            .unwrap_or_else(crate::resume_file::default_name),
         probes,
         command_line,
         notes: habit_notes(cli),

@@ -111,10 +111,9 @@ pub fn resumed(
     }
     saved.output.quiet |= now_out.quiet;
     saved.output.verbose = saved.output.verbose.max(now_out.verbose);
-    saved.resume_file = if given("resume-file") {
-        cli.resume_file.clone()
-    } else {
-        path.to_path_buf()
+    saved.resume_file = match &cli.resume_file {
+        Some(other) if given("resume-file") => other.clone(),
+        _ => path.to_path_buf(),
     };
     Ok(saved)
 }

@@ -62,11 +62,20 @@ pub async fn run<C: Connector>(
     let udp = ctx.space.proto() == Proto::Udp;
     // A space of only echo slots: a host sweep through ping sockets.
     let echo = ctx.space.has_echo() && ctx.space.ports().is_empty();
+    let mut next_checkpoint = ctx.checkpoint_every.map(|every| now() + every);
 
     loop {
         let level = ctx.stop.level();
         if level == StopLevel::Abort {
             break;
+        }
+        if let (Some(at), Some(every)) = (next_checkpoint, ctx.checkpoint_every)
+            && now() >= at
+        {
+            // Every answer reported so far went down the stream before this.
+            ctx.report
+                .checkpoint(checkpoint(&cursor, &in_flight, &gate));
+            next_checkpoint = Some(now() + every);
         }
         let mut wait = None;
         while level == StopLevel::Running && tasks.len() < window {
@@ -153,14 +162,23 @@ pub async fn run<C: Connector>(
                 ctx.report.answer(&mut hosts_up, a);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+            _ = tokio::time::sleep(next_checkpoint.unwrap_or_default().saturating_sub(now())),
+                if next_checkpoint.is_some() => {}
             _ = ctx.stop.changed_from(level) => {}
         }
     }
     // Dropping the JoinSet aborts what an Abort left running; those positions are pending.
     drop(tasks);
+    checkpoint(&cursor, &in_flight, &gate)
+}
+
+/// Where the walk stands: every position handed out and not finished — running, waiting at
+/// the host gate, or owed a retry — is pending.
+fn checkpoint(cursor: &Cursor, in_flight: &HashSet<u64>, gate: &HostGate<Item>) -> CursorState {
     cursor.state(
         in_flight
-            .into_iter()
+            .iter()
+            .copied()
             .chain(gate.unsent().map(|&(pos, ..)| pos)),
     )
 }

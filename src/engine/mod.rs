@@ -17,6 +17,7 @@ use crate::space::TargetSpace;
 use crate::stop::StopSignal;
 use report::Reporter;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every engine reads and writes besides its own options.
 pub struct EngineContext {
@@ -25,4 +26,7 @@ pub struct EngineContext {
     pub report: Reporter,
     pub stats: Arc<Stats>,
     pub stop: StopSignal,
+    /// How often the engine sends its resume point down the event stream (a checkpoint);
+    /// None: never.
+    pub checkpoint_every: Option<Duration>,
 }

@@ -134,6 +134,11 @@ impl Reporter {
 
     /// Hands an event to the output side. If it has gone (the process is ending), the event
     /// has nowhere to go, and dropping it is all that is left to do.
+    /// The engine's resume point, sent down the stream after every answer it counts as done.
+    pub fn checkpoint(&self, state: crate::cursor::CursorState) {
+        self.emit(Event::Checkpoint(Box::new(state)));
+    }
+
     pub fn emit(&self, e: Event) {
         let _ = self.events.send(e);
     }

@@ -137,6 +137,19 @@ fn scan(
     resume: Option<CursorState>,
     stop: StopSignal,
 ) -> Outcome {
+    scan_every(net, sp, o, seed, resume, stop, None)
+}
+
+/// `scan`, with checkpoints sent down the event stream every `every`.
+fn scan_every(
+    net: Arc<FakeNet>,
+    sp: &TargetSpace,
+    o: &ConnectOptions,
+    seed: u64,
+    resume: Option<CursorState>,
+    stop: StopSignal,
+    every: Option<Duration>,
+) -> Outcome {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -150,6 +163,7 @@ fn scan(
         report,
         stats: stats.clone(),
         stop,
+        checkpoint_every: every,
     };
     let cursor = Cursor::new(sp.size(), seed, Shard::WHOLE, resume);
     let (state, elapsed) = rt.block_on(async {
@@ -328,6 +342,43 @@ fn the_rate_limit_holds_in_virtual_time() {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A kill -9 right after any checkpoint: the results before it in the stream, plus a run
+    /// resumed from it, are exactly one uninterrupted run's, no target reported twice.
+    #[test]
+    fn any_checkpoint_plus_its_resume_equals_one_run(every_ms in 1u64..400, seed: u64, pick: usize) {
+        let sp = space("198.18.0.0/29", vec![21, 22, 80, 443, 8080, 9000]);
+        let net = || {
+            let mut net = FakeNet::default();
+            net.rules.insert(sa("198.18.0.1:22"), Behaviour::Open);
+            net.rules.insert(sa("198.18.0.2:80"), Behaviour::Drop);
+            net.rules.insert(sa("198.18.0.6:443"), Behaviour::LossyOpen(1));
+            net.rules.insert(sa("198.18.0.7:9000"), Behaviour::Unreachable);
+            Arc::new(net)
+        };
+        let mut o = opts();
+        o.max_inflight = 5;
+        let every = Some(Duration::from_millis(every_ms));
+        let whole = scan_every(net(), &sp, &o, seed, None, StopSignal::default(), every);
+        let marks: Vec<usize> = whole.events.iter().enumerate()
+            .filter(|(_, e)| matches!(e, Event::Checkpoint(_)))
+            .map(|(i, _)| i)
+            .collect();
+        prop_assert!(!marks.is_empty(), "a scan of {:?} sent no checkpoint", whole.elapsed);
+        let at = marks[pick % marks.len()];
+        let Event::Checkpoint(state) = &whole.events[at] else { unreachable!() };
+        let rest = scan(net(), &sp, &o, seed, Some((**state).clone()), StopSignal::default());
+        let mut joined = Results::new();
+        for e in &whole.events[..at] {
+            if let Event::Port(p) = e {
+                joined.insert(SocketAddr::new(p.ip, p.port), (p.state, p.reason));
+            }
+        }
+        for (k, v) in rest.results {
+            prop_assert!(joined.insert(k, v).is_none(), "{k} reported before the checkpoint and after");
+        }
+        prop_assert_eq!(joined, whole.results);
+    }
 
     /// Stopped after k answers (gracefully or by abort), then resumed: the two runs report
     /// exactly what one uninterrupted run reports, nothing twice.

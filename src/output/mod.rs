@@ -12,18 +12,19 @@ pub mod normal;
 pub mod status;
 pub mod store;
 pub mod table;
+mod thread;
 pub mod xml;
 pub mod xml_service;
 
 use crate::error::{Error, Result};
-use crate::event::{Event, Listing, Stats};
-use meta::{Figures, ScanMeta, Summary};
-use std::fs::{File, OpenOptions};
+use crate::event::{Event, Listing};
+use crate::safe_file::{self, Mode, Pending};
+use meta::{ScanMeta, Summary};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 use store::ResultStore;
+pub use thread::{OutputEnd, OutputThread, SavePoint, Saver};
 
 pub trait Sink: Send {
     /// A result as it is found (streaming formats write it now).
@@ -33,6 +34,11 @@ pub trait Sink: Send {
     /// A few times a second: flush what was written.
     fn tick(&mut self) -> io::Result<()> {
         Ok(())
+    }
+    /// A stream's length in its file after writing out what it holds (whole records), for a
+    /// checkpoint; None for sinks that write a document at the end, or no file.
+    fn stream_len(&mut self) -> Option<io::Result<u64>> {
+        None
     }
     /// The end (complete or stopped): write the whole document.
     fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, summary: &Summary)
@@ -48,7 +54,7 @@ pub enum Dest {
 
 impl Dest {
     pub fn parse(s: &str) -> Dest {
-        if s == "-" {
+        if s == "-" || s == "/dev/stdout" {
             Dest::Stdout
         } else {
             Dest::File(PathBuf::from(s))
@@ -88,19 +94,15 @@ pub struct OutputConfig {
     pub live_results: bool,
     /// A resumed scan appends to its streams (NDJSON, lists) instead of replacing them.
     pub append_streams: bool,
+    /// A resumed scan's NDJSON file is first cut back to this length: the lines written after
+    /// the checkpoint it resumes from are found again.
+    pub truncate_ndjson: Option<u64>,
 }
 
 impl OutputConfig {
     fn any_to_stdout(&self) -> bool {
         self.files.iter().any(|f| f.dest == Dest::Stdout)
     }
-}
-
-/// A document file is written beside its final name and renamed into place when complete,
-/// so a reader never sees half a document.
-struct PendingRename {
-    tmp: PathBuf,
-    path: PathBuf,
 }
 
 type Writer = Box<dyn Write + Send>;
@@ -111,52 +113,65 @@ fn buffered_stdout() -> Writer {
     Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
 }
 
-fn open_document(dest: &Dest, renames: &mut Vec<PendingRename>) -> Result<Writer> {
+/// A document is written under a temporary name (`safe_file`) and put in place when whole,
+/// so a reader never sees half a document; the `Pending` is committed at the end.
+fn open_document(dest: &Dest, pending: &mut Vec<Pending>) -> Result<Writer> {
     match dest {
         Dest::Stdout => Ok(buffered_stdout()),
         Dest::File(path) => {
-            let mut tmp = path.clone().into_os_string();
-            tmp.push(".part");
-            let tmp = PathBuf::from(tmp);
-            let f = File::create(&tmp).map_err(|e| Error::WriteFile(path.clone(), e))?;
-            renames.push(PendingRename {
-                tmp,
-                path: path.clone(),
-            });
+            let p = safe_file::create(path, Mode::Shared)?;
+            let f = p
+                .file()
+                .try_clone()
+                .map_err(|e| Error::WriteFile(path.clone(), e))?;
+            pending.push(p);
             Ok(Box::new(BufWriter::new(f)))
         }
     }
 }
 
-fn open_stream(path: &Path, append: bool) -> Result<Writer> {
-    let f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(path)
-        .map_err(|e| Error::WriteFile(path.to_path_buf(), e))?;
-    Ok(Box::new(BufWriter::new(f)))
+/// The NDJSON stream and its length now (None where a length means nothing).
+fn open_ndjson(path: &Path, cfg: &OutputConfig) -> Result<(File, Option<u64>)> {
+    let fail = |e| Error::WriteFile(path.to_path_buf(), e);
+    let f = safe_file::stream(path, Mode::Shared, cfg.append_streams)?;
+    let m = f.metadata().map_err(fail)?;
+    if !m.file_type().is_file() {
+        return Ok((f, None));
+    }
+    let mut len = m.len();
+    if let Some(cut) = cfg
+        .truncate_ndjson
+        .filter(|&c| c < len && cfg.append_streams)
+    {
+        f.set_len(cut).map_err(fail)?;
+        len = cut;
+    }
+    Ok((f, Some(len)))
 }
 
 /// The sinks, and the status-JSON stream if asked for.
 type OpenedSinks = (Vec<Box<dyn Sink>>, Option<Writer>);
 
-/// Every output sink, plus the status-JSON stream; document files are registered in `renames`.
+/// Every output sink, plus the status-JSON stream; document files are registered in `pending`.
 fn open_sinks(
     cfg: &OutputConfig,
     meta: &ScanMeta,
-    renames: &mut Vec<PendingRename>,
+    renames: &mut Vec<Pending>,
 ) -> Result<OpenedSinks> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !cfg.any_to_stdout() {
         sinks.push(Box::new(table::TableSink::new(buffered_stdout())));
     }
-    let stream = |d: &Dest| match d {
-        Dest::Stdout => Ok(buffered_stdout()),
-        Dest::File(p) => open_stream(p, cfg.append_streams),
-    };
-    let list = |w: Writer, style| {
+    // The line lists are streams like NDJSON, opened the same safe way (appended on resume).
+    let list = |d: &Dest, style| {
+        let w: Writer = match d {
+            Dest::Stdout => buffered_stdout(),
+            Dest::File(p) => Box::new(BufWriter::new(safe_file::stream(
+                p,
+                Mode::Shared,
+                cfg.append_streams,
+            )?)),
+        };
         lists::ListSink::new(w, style, meta).map_err(|e| Error::Os("writing a list output", e))
     };
     for f in &cfg.files {
@@ -166,166 +181,50 @@ fn open_sinks(
             Format::Grepable => Box::new(grepable::GrepableSink::new(open_document(d, renames)?)),
             Format::Xml => Box::new(xml::XmlSink::new(open_document(d, renames)?)),
             Format::Normal => Box::new(normal::NormalSink::new(open_document(d, renames)?)),
-            Format::Ndjson => Box::new(ndjson::NdjsonSink::new(stream(d)?)),
-            Format::List => Box::new(list(stream(d)?, lists::Style::Masscan)?),
-            Format::Plain => Box::new(list(stream(d)?, lists::Style::Plain)?),
+            Format::Ndjson => Box::new(match d {
+                Dest::Stdout => ndjson::NdjsonSink::new(buffered_stdout()),
+                Dest::File(p) => {
+                    let (f, len) = open_ndjson(p, cfg)?;
+                    ndjson::NdjsonSink::at(Box::new(f) as Writer, len)
+                }
+            }),
+            Format::List => Box::new(list(d, lists::Style::Masscan)?),
+            Format::Plain => Box::new(list(d, lists::Style::Plain)?),
         };
         sinks.push(sink);
     }
     let status_json = match &cfg.status_json {
-        Some(p) => Some(open_stream(p, false)?),
+        Some(p) => {
+            Some(Box::new(BufWriter::new(safe_file::stream(p, Mode::Shared, false)?)) as Writer)
+        }
         None => None,
     };
     Ok((sinks, status_json))
 }
 
-pub struct OutputThread {
-    handle: std::thread::JoinHandle<Result<ResultStore>>,
-    finish: crossbeam_channel::Sender<Summary>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-const TICK: Duration = Duration::from_millis(250);
-/// How long the output thread sleeps between drains of the event channel.
-const NAP: Duration = Duration::from_millis(5);
-
-impl OutputThread {
-    /// Opens every output now (so a bad path fails before any probe is sent) and starts the
-    /// thread. `carried` are results of the run this one resumes: documents include them,
-    /// the NDJSON stream (which appends) does not repeat them.
-    pub fn start(
-        cfg: &OutputConfig,
-        meta: ScanMeta,
-        events: crossbeam_channel::Receiver<Event>,
-        stats: Arc<Stats>,
-        carried: Vec<Event>,
-    ) -> Result<OutputThread> {
-        let mut renames = Vec::new();
-        let (sinks, status_json) = match open_sinks(cfg, &meta, &mut renames) {
-            Ok(opened) => opened,
-            Err(e) => {
-                // Leave no half-made .part files behind for the outputs that did open.
-                for r in &renames {
-                    let _ = std::fs::remove_file(&r.tmp);
-                }
-                return Err(e);
-            }
+    #[test]
+    fn a_resumed_ndjson_is_cut_back_to_its_checkpoint_and_never_extended() {
+        let dir = std::env::temp_dir().join(format!("synsweep-ndjson-cut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.ndjson");
+        std::fs::write(&path, "{\"a\":1}\n{\"after\":2}\n").unwrap();
+        let cfg = |cut| OutputConfig {
+            append_streams: true,
+            truncate_ndjson: Some(cut),
+            ..OutputConfig::default()
         };
-        let progress =
-            status::Progress::new(cfg.progress_on_terminal, cfg.live_results, status_json);
-        let (finish, finish_rx) = crossbeam_channel::bounded(1);
-        let listing = cfg.listing;
-        let handle = std::thread::Builder::new()
-            .name("output".into())
-            .spawn(move || {
-                let mut store = ResultStore::default();
-                for e in carried {
-                    store.add(e);
-                }
-                let run = OutputLoop {
-                    sinks,
-                    progress,
-                    listing,
-                    store,
-                    stats,
-                    meta,
-                };
-                run.run(events, finish_rx, renames)
-            })
-            .map_err(|e| Error::Os("cannot start the output thread", e))?;
-        Ok(OutputThread { handle, finish })
-    }
-
-    /// Called once the engine has returned and dropped its event sender.
-    pub fn finish(self, summary: Summary) -> Result<ResultStore> {
-        // The thread holds the receiver until it has read this; a send error means the thread
-        // has already ended, and join() below reports why.
-        let _ = self.finish.send(summary);
-        self.handle
-            .join()
-            .map_err(|_| Error::Os("output thread", io::Error::other("panicked")))?
-    }
-}
-
-struct OutputLoop {
-    sinks: Vec<Box<dyn Sink>>,
-    progress: status::Progress,
-    listing: Listing,
-    store: ResultStore,
-    stats: Arc<Stats>,
-    meta: ScanMeta,
-}
-
-impl OutputLoop {
-    fn run(
-        mut self,
-        events: crossbeam_channel::Receiver<Event>,
-        finish: crossbeam_channel::Receiver<Summary>,
-        renames: Vec<PendingRename>,
-    ) -> Result<ResultStore> {
-        let started = Instant::now();
-        let mut next_tick = started + TICK;
-        let mut first_error: Option<io::Error> = None;
-        let mut note = |r: io::Result<()>| {
-            if let Err(e) = r {
-                first_error.get_or_insert(e);
-            }
-        };
-        loop {
-            // Drain what has come, then nap: never blocking on the channel means a sender
-            // never has to wake this thread, which at 200k events/s cost more than the work.
-            let mut ended = false;
-            loop {
-                match events.try_recv() {
-                    // Sent only to be counted (the engines' reporter sends these when XML
-                    // wants its <extraports>): "Not shown: N closed ports".
-                    Ok(Event::Port(p)) if !self.listing.lists(p.state) => {
-                        self.store.count_unlisted(&p);
-                    }
-                    Ok(e) => {
-                        if self.store.is_new(&e) {
-                            for s in &mut self.sinks {
-                                note(s.event(&e));
-                            }
-                            note(self.progress.found(&e, self.meta.port_count == 0));
-                            self.store.add(e);
-                        }
-                    }
-                    Err(crossbeam_channel::TryRecvError::Empty) => break,
-                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                        ended = true;
-                        break;
-                    }
-                }
-            }
-            if ended {
-                break;
-            }
-            let now = Instant::now();
-            if now >= next_tick {
-                next_tick += TICK;
-                let f = Figures::read(&self.stats, started.elapsed().as_secs_f64());
-                note(self.progress.tick(&f));
-                for s in &mut self.sinks {
-                    note(s.tick());
-                }
-            }
-            std::thread::sleep(NAP.min(next_tick.saturating_duration_since(now)));
-        }
-        let summary = finish.recv().unwrap_or(Summary {
-            figures: Figures::read(&self.stats, started.elapsed().as_secs_f64()),
-            complete: false,
-        });
-        self.progress.clear();
-        for s in &mut self.sinks {
-            note(s.finish(&self.store, &self.meta, &summary));
-        }
-        drop(self.sinks);
-        for r in renames {
-            note(std::fs::rename(&r.tmp, &r.path));
-        }
-        match first_error {
-            Some(e) => Err(Error::Os("writing output", e)),
-            None => Ok(self.store),
-        }
+        let (_, len) = open_ndjson(&path, &cfg(8)).unwrap();
+        assert_eq!(len, Some(8));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        // A mark beyond the file (the file was cut by hand) changes nothing.
+        let (_, len) = open_ndjson(&path, &cfg(100)).unwrap();
+        assert_eq!(len, Some(8));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 8);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -149,7 +149,10 @@ pub struct ResultStore {
 impl ResultStore {
     /// Records an event; false if it repeats one already held (nothing is reported twice).
     pub fn add(&mut self, e: Event) -> bool {
-        let entry = self.hosts.entry(e.ip()).or_default();
+        let Some(ip) = e.ip() else {
+            return false; // a checkpoint is no result
+        };
+        let entry = self.hosts.entry(ip).or_default();
         match e {
             Event::Host(h) => {
                 let new = entry.up.is_none();
@@ -169,12 +172,17 @@ impl ResultStore {
                 }
                 new
             }
+            Event::Checkpoint(_) => false,
         }
     }
 
     /// Would `add` record `e`? (Lets the caller skip work for repeats without a clone.)
     pub fn is_new(&self, e: &Event) -> bool {
-        match (self.hosts.get(&e.ip()), e) {
+        let Some(ip) = e.ip() else {
+            return false;
+        };
+        match (self.hosts.get(&ip), e) {
+            (_, Event::Checkpoint(_)) => false,
             (None, _) => true,
             (Some(h), Event::Host(_)) => h.up.is_none(),
             (Some(h), Event::Port(p)) => !h.ports.contains(p.proto, p.port),

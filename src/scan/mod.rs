@@ -15,12 +15,14 @@ mod signals;
 use crate::cli::Parsed;
 use crate::config::{self, ScanConfig, from_cli::Inputs};
 use crate::cursor::CursorState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::invoker::Invoker;
 use crate::link::route::RoutePlanner;
 use crate::output::meta::Figures;
 use crate::privilege::Privilege;
-use crate::resume::ResumePoint;
+use crate::resume::{NdjsonMark, ResumePoint};
+use crate::resume_file::{self, Loaded};
 pub use plan::{Plan, RAW_ENGINE_BUILT, plan};
 pub use run::{Finished, run};
 
@@ -34,12 +36,17 @@ pub struct Scan {
     pub carried: Vec<Event>,
     /// Its figures (and those of the runs before it).
     pub carried_figures: Figures,
+    /// Where that run's NDJSON stream stood when they were saved.
+    pub ndjson: Option<NdjsonMark>,
+    /// The lock on the resume file this scan continues.
+    pub resume_lock: Option<std::fs::File>,
 }
 
-/// A resume point, and the file it came from.
+/// A resume point, the file it came from, and the lock held on that file.
 pub struct Saved {
     pub path: std::path::PathBuf,
     pub point: ResumePoint,
+    pub lock: std::fs::File,
 }
 
 /// The configuration a command line asks for: fresh, or the saved one of `--resume` with
@@ -47,11 +54,14 @@ pub struct Saved {
 pub fn configure(parsed: &Parsed, inputs: &Inputs) -> Result<(ScanConfig, Option<Saved>)> {
     match &parsed.cli.resume {
         Some(path) => {
-            let saved = ResumePoint::load(path)?;
+            let Loaded { point, lock } = resume_file::load(path, &Invoker::current())?;
+            if point.complete {
+                return Err(Error::AlreadyComplete(path.clone()));
+            }
             let config =
-                config::resume::resumed(saved.config.clone(), parsed, path, inputs.resolve)?;
+                config::resume::resumed(point.config.clone(), parsed, path, inputs.resolve)?;
             let path = path.clone();
-            Ok((config, Some(Saved { path, point: saved })))
+            Ok((config, Some(Saved { path, point, lock })))
         }
         None => {
             let command_line = parsed.args.clone();
@@ -71,12 +81,19 @@ pub fn prepare(
     router: RoutePlanner,
 ) -> Result<Scan> {
     let plan = plan(&config, privilege, router)?;
-    let (resume, carried, carried_figures) = match saved {
-        Some(Saved { path, point }) => {
+    let (resume, carried, carried_figures, ndjson, resume_lock) = match saved {
+        Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
-            (Some(point.state), point.results, point.figures)
+            let state = Some(point.state);
+            (
+                state,
+                point.results,
+                point.figures,
+                point.ndjson,
+                Some(lock),
+            )
         }
-        None => (None, Vec::new(), Figures::default()),
+        None => (None, Vec::new(), Figures::default(), None, None),
     };
     Ok(Scan {
         config,
@@ -84,6 +101,8 @@ pub fn prepare(
         resume,
         carried,
         carried_figures,
+        ndjson,
+        resume_lock,
     })
 }
 

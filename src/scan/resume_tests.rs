@@ -34,6 +34,9 @@ fn saved(dir: &str) -> (PathBuf, ResumePoint) {
             pending: vec![7, 9],
         },
         results: vec![],
+        complete: false,
+        ndjson: None,
+        figures: Default::default(),
     };
     point.save(&path).unwrap();
     (path, point)

@@ -10,12 +10,14 @@ use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::report::Reporter;
 use crate::error::Result;
+use crate::event::Event;
 use crate::event::{Listing, Stats, unix_now};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
 use crate::output::meta::{Figures, ScanMeta, Summary};
-use crate::output::{OutputConfig, OutputThread};
-use crate::resume::{FORMAT, ResumePoint};
+use crate::output::{Dest, OutputConfig, OutputThread, SavePoint, Saver};
+use crate::resume::{FORMAT, NdjsonMark, ResumePoint};
+use crate::resume_file::ResumeFile;
 use crate::stop::StopSignal;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ const BANNER_BYTES: usize = 1024;
 const NAME_WORKERS: usize = 16;
 /// After the scan, the longest wait for names still being looked up.
 const NAME_LINGER: Duration = Duration::from_secs(2);
+/// How often the running scan saves its resume point: what a kill -9 can lose.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Finished {
     pub complete: bool,
@@ -46,7 +50,11 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         resume,
         carried,
         carried_figures,
+        ndjson,
+        resume_lock,
     } = scan;
+    // Before any output is opened: a file of another, unfinished scan is never overwritten.
+    let resume_file = ResumeFile::claim(&config.resume_file, resume_lock)?;
     let space = &plan.space;
     let stats = Arc::new(Stats::default());
     let todo = match &resume {
@@ -89,11 +97,30 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         progress_on_terminal: terminal,
         live_results: terminal || (!out.quiet && out.verbose > 0),
         append_streams: resume.is_some(),
+        // Cut back only the file the checkpoint measured.
+        truncate_ndjson: ndjson
+            .filter(|m| matches!(out.dest(Format::Ndjson), Some(Dest::File(p)) if *p == m.path))
+            .map(|m| m.len),
     };
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
-    let output = OutputThread::start(&out_cfg, meta, rx, stats.clone(), carried)?;
+    let saver = resume_saver(&config, resume_file, carried_figures.clone());
+    let output = OutputThread::start(
+        &out_cfg,
+        meta,
+        rx,
+        stats.clone(),
+        carried,
+        stop.clone(),
+        Some(saver),
+    )?;
+    // The first checkpoint, at once: from now on a kill -9 leaves a resume file.
+    let start = resume.clone().unwrap_or(CursorState {
+        next_position: config.shard.index - 1,
+        pending: Vec::new(),
+    });
+    let _ = tx.send(Event::Checkpoint(Box::new(start)));
     let names = Arc::new(config.targets.names.clone());
     let b = &config.banners;
     let banners = BannerStage::start(
@@ -115,6 +142,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         report: Reporter::new(names, stats.clone(), tx, listing),
         stats: stats.clone(),
         stop: stop.clone(),
+        checkpoint_every: Some(CHECKPOINT_EVERY),
     };
     let started = Instant::now();
     let (state, failure) = run_engine(&config, &plan, resume, &ctx)?;
@@ -127,27 +155,58 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let figures = Figures::read(&stats, started.elapsed().as_secs_f64());
     // Documents count the whole scan, earlier runs included; the line on stderr this run.
     let whole = carried_figures.plus(&figures);
-    let store = output.finish(Summary {
-        figures: whole.clone(),
-        complete,
-    })?;
-    let mut resume_saved = None;
-    if !complete {
-        let point = ResumePoint {
-            synsweep_resume: FORMAT,
-            config: config.clone(),
-            state,
-            results: store.events().collect(),
+    // The output thread saves the resume point before it finishes the documents.
+    let end = output.finish(
+        Summary {
             figures: whole,
-        };
-        point.save(&config.resume_file)?;
-        resume_saved = Some(config.resume_file.clone());
+            complete,
+        },
+        Some(state),
+    )?;
+    let failure = match (failure, end.write_error) {
+        (Some(f), _) => Some(f),
+        (None, Some(e)) => Some(e.to_string()),
+        (None, None) => None,
+    };
+    if let Some(e) = end.save_error {
+        return Err(e);
     }
+    let resume_saved = (!complete).then(|| config.resume_file.clone());
     Ok(Finished {
         complete,
         figures,
         resume_saved,
         failure,
+    })
+}
+
+/// Saves resume points to the claimed file: each checkpoint, and at the end the last one —
+/// or, for a complete scan, the mark that it is complete (when the file is the one this run
+/// continued, and so known to whoever runs it) or nothing at all (its checkpoints removed).
+fn resume_saver(config: &ScanConfig, mut file: ResumeFile, before: Figures) -> Saver {
+    let config = config.clone();
+    Box::new(move |at: SavePoint<'_>| {
+        let complete = at.end == Some(true);
+        if complete && !file.resumes_it() {
+            return file.remove();
+        }
+        let ndjson = match (config.output.dest(Format::Ndjson), at.ndjson_len) {
+            (Some(Dest::File(path)), Some(len)) => Some(NdjsonMark {
+                path: path.clone(),
+                len,
+            }),
+            _ => None,
+        };
+        let point = ResumePoint {
+            synsweep_resume: FORMAT,
+            config: config.clone(),
+            state: at.state.clone(),
+            results: at.store.events().collect(),
+            complete,
+            ndjson,
+            figures: before.plus(&at.figures),
+        };
+        file.save(&point)
     })
 }
 

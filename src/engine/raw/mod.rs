@@ -10,6 +10,7 @@
 //! SimNet tests drive the same functions on a manual clock.
 
 pub mod capture;
+pub mod checkpoint;
 pub mod icmp_pace;
 pub mod launch;
 pub mod sender;
@@ -25,6 +26,7 @@ use crate::packet::probe::Probe;
 use crate::rate::{Clock, MonotonicClock};
 use crate::stop::StopLevel;
 use capture::{Capture, CaptureCounters};
+use checkpoint::Board;
 use icmp_pace::IcmpPace;
 use sender::{Sender, Step};
 use std::io;
@@ -96,6 +98,7 @@ where
     let clock = MonotonicClock::default();
     let capture_done = AtomicBool::new(false);
     let threads = txs.len().max(1) as u64;
+    let board = Board::new(threads as usize);
     let cursors = split::cursors(
         walk.size,
         walk.seed,
@@ -106,12 +109,15 @@ where
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
             let mut c = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
+            let mut marks = Marks::new(ctx, &board, walk, clock.now());
             while !capture_done.load(Ordering::Acquire) {
                 if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
                     // Without capture no answer can be seen: every sender stops as on abort.
                     ctx.stop.raise_to(StopLevel::Abort);
                     return Err(e);
                 }
+                // Between handle calls: every answer marked so far has had its event sent.
+                marks.step(clock.now());
             }
             Ok(c.counters)
         });
@@ -127,6 +133,8 @@ where
                     answered: &answered,
                     clock: &clock,
                     pace: pace.as_ref(),
+                    board: &board,
+                    thread: t,
                 };
                 s.spawn(move || send_loop(probe, tx, cursor, ctx, shared, &mine))
             })
@@ -177,6 +185,47 @@ struct Shared<'a> {
     answered: &'a AnsweredSet,
     clock: &'a MonotonicClock,
     pace: Option<&'a IcmpPace>,
+    board: &'a Board,
+    /// This sender's number (its slot on the board).
+    thread: usize,
+}
+
+/// The capture thread's side of checkpoints: asks the senders for one every
+/// `checkpoint_every`, and sends the merged state once all have answered.
+struct Marks<'a> {
+    ctx: &'a EngineContext,
+    board: &'a Board,
+    walk: &'a Walk,
+    next: Option<Duration>,
+    asked: Option<u64>,
+}
+
+impl<'a> Marks<'a> {
+    fn new(ctx: &'a EngineContext, board: &'a Board, walk: &'a Walk, now: Duration) -> Self {
+        Marks {
+            ctx,
+            board,
+            walk,
+            next: ctx.checkpoint_every.map(|every| now + every),
+            asked: None,
+        }
+    }
+
+    fn step(&mut self, now: Duration) {
+        if let Some(g) = self.asked
+            && let Some(state) = self.board.merged(g, self.walk.size, self.walk.shard)
+        {
+            self.ctx.report.checkpoint(state);
+            self.asked = None;
+        }
+        if let (Some(at), Some(every)) = (self.next, self.ctx.checkpoint_every)
+            && now >= at
+            && self.asked.is_none()
+        {
+            self.asked = Some(self.board.request());
+            self.next = Some(now + every);
+        }
+    }
 }
 
 /// One sender thread: steps until its sub-shard is finished or a stop (or an error) ends it.
@@ -193,9 +242,21 @@ fn send_loop<P: Probe, T: PacketTx>(
         answered,
         clock,
         pace,
+        board,
+        thread,
     } = shared;
     let mut sender = Sender::new(probe, ctx, answered, opts, cursor, clock.now(), pace);
+    let mut answered_request = 0;
+    let end = |state: CursorState| {
+        // Stands for every checkpoint still to come: this sender does nothing more.
+        board.publish(thread, 0, true, state.clone());
+        state
+    };
     loop {
+        if let Some(g) = board.wanted_after(answered_request) {
+            board.publish(thread, g, false, sender.snapshot());
+            answered_request = g;
+        }
         let level = ctx.stop.level();
         let now = clock.now();
         match sender.step(now, level, &mut tx) {
@@ -203,11 +264,11 @@ fn send_loop<P: Probe, T: PacketTx>(
             Ok(Step::Idle(until)) => {
                 std::thread::sleep(until.saturating_sub(now).min(SENDER_NAP));
             }
-            Ok(Step::Finished) => return (sender.finish(level), None),
+            Ok(Step::Finished) => return (end(sender.finish(level)), None),
             Err(e) => {
                 // The others stop too: the scan ends here, with a resume point.
                 ctx.stop.raise_to(StopLevel::Abort);
-                return (sender.finish(StopLevel::Abort), Some(e));
+                return (end(sender.finish(StopLevel::Abort)), Some(e));
             }
         }
     }

@@ -155,18 +155,29 @@ impl<'a, P: Probe> Sender<'a, P> {
 
     /// The resume point: where the walk stands, plus every position not finished — owed a
     /// retry by a graceful stop, or (after an abort) still waiting for its answer.
-    pub fn finish(mut self, level: StopLevel) -> CursorState {
-        let mut unfinished = std::mem::take(&mut self.owed);
+    pub fn finish(self, level: StopLevel) -> CursorState {
+        self.cursor
+            .state(self.unfinished(level == StopLevel::Abort))
+    }
+
+    /// A checkpoint while running: the state an abort now would leave (every probe in
+    /// flight and not yet seen answered is pending), without stopping anything.
+    pub fn snapshot(&self) -> CursorState {
+        self.cursor.state(self.unfinished(true))
+    }
+
+    fn unfinished(&self, in_flight_too: bool) -> Vec<u64> {
+        let mut unfinished = self.owed.clone();
         unfinished.extend(self.resend.iter().map(|&(pos, ..)| pos));
         unfinished.extend(self.paced.iter().map(|&(pos, ..)| pos));
-        if level == StopLevel::Abort {
+        if in_flight_too {
             for f in self.retrying.iter().chain(self.last.iter()) {
                 if !self.answered.contains(f.j) {
                     unfinished.push(f.pos);
                 }
             }
         }
-        self.cursor.state(unfinished)
+        unfinished
     }
 
     fn has_work(&self) -> bool {

@@ -85,6 +85,8 @@ struct Run {
     net: SimNet,
     stats: Arc<Stats>,
     max_in_flight: usize,
+    /// The snapshot taken at `snapshot_at`, and how many events had been sent by then.
+    snapshot: Option<(CursorState, usize)>,
 }
 
 struct Setup {
@@ -94,6 +96,8 @@ struct Setup {
     /// Raise the stop signal to this level at this (virtual) time.
     stop_at: Option<(Duration, StopLevel)>,
     resume: Option<CursorState>,
+    /// Take a sender snapshot (a checkpoint) at this (virtual) time.
+    snapshot_at: Option<Duration>,
     /// Ports to scan; empty for a sweep.
     ports: Vec<u16>,
     echo: bool,
@@ -108,6 +112,7 @@ impl Setup {
             opts: options(1),
             stop_at: None,
             resume: None,
+            snapshot_at: None,
             ports: PORTS.to_vec(),
             echo: false,
             proto: Proto::Tcp,
@@ -139,10 +144,18 @@ fn simulate(s: &Setup) -> Run {
         report,
         stats: stats.clone(),
         stop: StopSignal::default(),
+        checkpoint_every: None,
     };
     let cursor = Cursor::new(space.size(), s.seed, Shard::WHOLE, s.resume.clone());
-    let (state, counters, max_in_flight) =
-        drive(&ScanProbe::new(&setup), &ctx, &mut net, cursor, s);
+    let mut snapshot = None;
+    let (state, counters, max_in_flight) = drive(
+        &ScanProbe::new(&setup),
+        &ctx,
+        &mut net,
+        cursor,
+        s,
+        &mut |st| snapshot = Some((st, rx.len())),
+    );
     drop(ctx);
     Run {
         events: rx.try_iter().collect(),
@@ -151,6 +164,7 @@ fn simulate(s: &Setup) -> Run {
         net,
         stats,
         max_in_flight,
+        snapshot,
     }
 }
 
@@ -160,6 +174,7 @@ fn drive<P: Probe>(
     net: &mut SimNet,
     cursor: Cursor,
     s: &Setup,
+    snapshot: &mut dyn FnMut(CursorState),
 ) -> (CursorState, CaptureCounters, usize) {
     let answered = AnsweredSet::new(ctx.space.size());
     let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
@@ -167,7 +182,15 @@ fn drive<P: Probe>(
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
     let mut capture = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
     let mut max_in_flight = 0;
+    let mut snapshot_at = s.snapshot_at;
     for _ in 0..10_000_000 {
+        if let Some(at) = snapshot_at
+            && now >= at
+        {
+            // Between steps, as the sender thread does: every answer seen so far is reported.
+            snapshot(sender.snapshot());
+            snapshot_at = None;
+        }
         if let Some((at, level)) = s.stop_at
             && now >= at
         {
@@ -190,6 +213,11 @@ fn drive<P: Probe>(
                     next = next.min(due);
                 }
                 if let Some((at, _)) = s.stop_at
+                    && at > now
+                {
+                    next = next.min(at);
+                }
+                if let Some(at) = snapshot_at
                     && at > now
                 {
                     next = next.min(at);
@@ -488,6 +516,27 @@ fn outcome(events: &[Event]) -> HashMap<(IpAddr, u16), PortState> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// A checkpoint taken at any moment of an uninterrupted run (then a kill -9): the events
+    /// sent before it plus a run resumed from it give one run's results, none twice.
+    #[test]
+    fn a_snapshot_anywhere_plus_its_resume_equals_one_run(at_ms in 0u64..400, seed in 0u64..1000) {
+        let mut first = Setup::new(seed);
+        first.snapshot_at = Some(Duration::from_millis(at_ms));
+        let a = simulate(&first);
+        let whole = outcome(&a.events);
+        // A run over before the snapshot time has nothing to test.
+        prop_assume!(a.snapshot.is_some());
+        let Some((state, sent)) = a.snapshot.clone() else { unreachable!() };
+        let mut second = Setup::new(seed);
+        second.resume = Some(state);
+        let b = simulate(&second);
+        let mut joined = outcome(&a.events[..sent]);
+        for (k, v) in outcome(&b.events) {
+            prop_assert!(joined.insert(k, v).is_none(), "{k:?} reported before the snapshot and after");
+        }
+        prop_assert_eq!(joined, whole);
+    }
 
     /// Stopped anywhere (gracefully or not) and resumed from the saved point, the two runs
     /// together give what one uninterrupted run gives, with nothing reported twice.

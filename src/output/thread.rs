@@ -1,0 +1,274 @@
+//! The output thread: drains the event stream into the sinks and the result store, ticks the
+//! progress line, saves a resume point at every checkpoint the engine sends, and at the end
+//! saves the last one *before* it finishes the documents (so a failing output, or a second
+//! Ctrl-C while documents are written, still leaves a resume point). The first write error
+//! raises a graceful stop: the scan ends at once, its results so far saved.
+
+use super::meta::{Figures, ScanMeta, Summary};
+use super::status::Progress;
+use super::store::ResultStore;
+use super::{OutputConfig, Sink, open_sinks};
+use crate::cursor::CursorState;
+use crate::error::{Error, Result};
+use crate::event::{Event, Listing, Stats};
+use crate::safe_file::Pending;
+use crate::stop::{StopLevel, StopSignal};
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a resume point is saved from: the engine's state, the results held, the NDJSON
+/// file's length at that moment, and at the end whether the scan is complete.
+pub struct SavePoint<'a> {
+    pub state: &'a CursorState,
+    pub store: &'a ResultStore,
+    pub ndjson_len: Option<u64>,
+    /// None for a checkpoint while the scan runs; Some(complete) for the end.
+    pub end: Option<bool>,
+    /// This run's figures at that moment.
+    pub figures: Figures,
+}
+
+/// Saves resume points (run.rs writes the resume file).
+pub type Saver = Box<dyn FnMut(SavePoint<'_>) -> Result<()> + Send>;
+
+/// How the output thread ended.
+pub struct OutputEnd {
+    pub store: ResultStore,
+    /// The first error writing an output (the scan was stopped for it).
+    pub write_error: Option<Error>,
+    /// Why the last resume point could not be saved, if it could not.
+    pub save_error: Option<Error>,
+}
+
+pub struct OutputThread {
+    handle: std::thread::JoinHandle<OutputEnd>,
+    finish: crossbeam_channel::Sender<(Summary, Option<CursorState>)>,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+/// How long the output thread sleeps between drains of the event channel.
+const NAP: Duration = Duration::from_millis(5);
+
+impl OutputThread {
+    /// Opens every output now (so a bad path fails before any probe is sent) and starts the
+    /// thread. `carried` are results of the run this one resumes: documents include them,
+    /// the NDJSON stream (which appends) does not repeat them.
+    pub fn start(
+        cfg: &OutputConfig,
+        meta: ScanMeta,
+        events: crossbeam_channel::Receiver<Event>,
+        stats: Arc<Stats>,
+        carried: Vec<Event>,
+        stop: StopSignal,
+        saver: Option<Saver>,
+    ) -> Result<OutputThread> {
+        // A failure part-way drops the documents opened so far: their temporary files go.
+        let mut pending = Vec::new();
+        let (sinks, status_json) = open_sinks(cfg, &meta, &mut pending)?;
+        let progress = Progress::new(cfg.progress_on_terminal, cfg.live_results, status_json);
+        let (finish, finish_rx) = crossbeam_channel::bounded(1);
+        let listing = cfg.listing;
+        let handle = std::thread::Builder::new()
+            .name("output".into())
+            .spawn(move || {
+                let mut store = ResultStore::default();
+                for e in carried {
+                    store.add(e);
+                }
+                let run = OutputLoop {
+                    sinks,
+                    progress,
+                    listing,
+                    store,
+                    stats,
+                    meta,
+                    stop,
+                    saver,
+                    write_error: None,
+                    started: Instant::now(),
+                };
+                run.run(events, finish_rx, pending)
+            })
+            .map_err(|e| Error::Os("cannot start the output thread", e))?;
+        Ok(OutputThread { handle, finish })
+    }
+
+    /// Called once the engine has returned and dropped its event sender, with its final
+    /// state (None: save nothing).
+    pub fn finish(self, summary: Summary, state: Option<CursorState>) -> Result<OutputEnd> {
+        // The thread holds the receiver until it has read this; a send error means the thread
+        // has already ended, and join() below reports why.
+        let _ = self.finish.send((summary, state));
+        self.handle
+            .join()
+            .map_err(|_| Error::Os("output thread", io::Error::other("panicked")))
+    }
+}
+
+struct OutputLoop {
+    sinks: Vec<Box<dyn Sink>>,
+    progress: Progress,
+    listing: Listing,
+    store: ResultStore,
+    stats: Arc<Stats>,
+    meta: ScanMeta,
+    stop: StopSignal,
+    saver: Option<Saver>,
+    write_error: Option<io::Error>,
+    started: Instant,
+}
+
+impl OutputLoop {
+    /// The first write error stops the scan: nothing later can be written anyway.
+    fn note(&mut self, r: io::Result<()>) {
+        if let Err(e) = r
+            && self.write_error.is_none()
+        {
+            self.write_error = Some(e);
+            self.stop.raise_to(StopLevel::Graceful);
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Checkpoint(state) => {
+                if let Err(e) = self.save(&state, None) {
+                    // A checkpoint that cannot be written is an output that cannot be written.
+                    self.note(Err(io::Error::other(e.to_string())));
+                }
+            }
+            // Sent only to be counted (the engines' reporter sends these when XML wants its
+            // <extraports>): "Not shown: N closed ports".
+            Event::Port(p) if !self.listing.lists(p.state) => self.store.count_unlisted(&p),
+            e => {
+                if self.store.is_new(&e) {
+                    let mut failed = None;
+                    for s in &mut self.sinks {
+                        if let Err(err) = s.event(&e) {
+                            failed.get_or_insert(err);
+                        }
+                    }
+                    if let Some(err) = failed {
+                        self.note(Err(err));
+                    }
+                    let shown = self.progress.found(&e, self.meta.port_count == 0);
+                    self.note(shown);
+                    self.store.add(e);
+                }
+            }
+        }
+    }
+
+    fn save(&mut self, state: &CursorState, end: Option<bool>) -> Result<()> {
+        if self.saver.is_none() {
+            return Ok(());
+        }
+        let mut ndjson_len = None;
+        let mut failed = None;
+        for s in &mut self.sinks {
+            match s.stream_len() {
+                Some(Ok(n)) => ndjson_len = Some(n),
+                Some(Err(e)) => failed = Some(e),
+                None => {}
+            }
+        }
+        if let Some(e) = failed {
+            // Whole lines up to the last good flush are on disk; the length says so.
+            self.note(Err(e));
+        }
+        let Some(saver) = self.saver.as_mut() else {
+            return Ok(());
+        };
+        let figures = Figures::read(&self.stats, self.started.elapsed().as_secs_f64());
+        saver(SavePoint {
+            state,
+            store: &self.store,
+            ndjson_len,
+            end,
+            figures,
+        })
+    }
+
+    fn run(
+        mut self,
+        events: crossbeam_channel::Receiver<Event>,
+        finish: crossbeam_channel::Receiver<(Summary, Option<CursorState>)>,
+        pending: Vec<Pending>,
+    ) -> OutputEnd {
+        let started = self.started;
+        let mut next_tick = started + TICK;
+        loop {
+            // Drain what has come, then nap: never blocking on the channel means a sender
+            // never has to wake this thread, which at 200k events/s cost more than the work.
+            let mut ended = false;
+            loop {
+                match events.try_recv() {
+                    Ok(e) => self.event(e),
+                    Err(crossbeam_channel::TryRecvError::Empty) => break,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if ended {
+                break;
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                next_tick += TICK;
+                let f = Figures::read(&self.stats, started.elapsed().as_secs_f64());
+                let r = self.progress.tick(&f);
+                self.note(r);
+                let mut failed = None;
+                for s in &mut self.sinks {
+                    if let Err(e) = s.tick() {
+                        failed.get_or_insert(e);
+                    }
+                }
+                if let Some(e) = failed {
+                    self.note(Err(e));
+                }
+            }
+            std::thread::sleep(NAP.min(next_tick.saturating_duration_since(now)));
+        }
+        let (summary, state) = finish.recv().unwrap_or((
+            Summary {
+                figures: Figures::read(&self.stats, started.elapsed().as_secs_f64()),
+                complete: false,
+            },
+            None,
+        ));
+        // The resume point first: whatever happens to the documents, the scan can go on.
+        let save_error = match &state {
+            Some(s) => self.save(s, Some(summary.complete)).err(),
+            None => None,
+        };
+        self.progress.clear();
+        let mut failed = None;
+        for s in &mut self.sinks {
+            if let Err(e) = s.finish(&self.store, &self.meta, &summary) {
+                failed.get_or_insert(e);
+            }
+        }
+        if let Some(e) = failed {
+            self.note(Err(e));
+        }
+        drop(self.sinks);
+        for p in pending {
+            if self.write_error.is_none() {
+                let r = p.commit().map(drop);
+                if let Err(e) = r {
+                    self.write_error = Some(e);
+                }
+            }
+            // After an error the documents are dropped, and their temporary files with them.
+        }
+        OutputEnd {
+            store: self.store,
+            write_error: self.write_error.map(|e| Error::Os("writing output", e)),
+            save_error,
+        }
+    }
+}
