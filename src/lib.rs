@@ -31,3 +31,14 @@ pub mod udp;
 mod resume_input_tests;
 
 pub use error::{Error, Result};
+
+/// Property tests' case counts: `n`, or more with `PROPTEST_CASES=N` set (the soak: the same
+/// generators as long as one likes; proptest's own variable only reaches tests on its
+/// default count).
+#[cfg(test)]
+pub(crate) fn soak_cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(n, |soak: u32| soak.max(n))
+}

@@ -98,5 +98,9 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     if fin.failure.is_some() {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
+    if !fin.complete {
+        // Stopped with nowhere to save a resume point (said before the scan began).
+        return Ok(ExitCode::from(EXIT_STOPPED));
+    }
     Ok(ExitCode::SUCCESS)
 }

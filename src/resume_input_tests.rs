@@ -59,7 +59,7 @@ fn regression_an_endless_resume_file_fails_at_once() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(crate::soak_cases(256)))]
     /// A saved point with bytes changed or cut: loads, or one line of error.
     #[test]
     fn damaged_resume_files_are_one_error(

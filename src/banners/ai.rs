@@ -496,7 +496,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::soak_cases(128)))]
         #[test]
         fn hostile_json_gives_bounded_answers(
             doc in hostile_json(),

@@ -89,6 +89,7 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
             .resume_file
             .clone()
             .unwrap_or_else(crate::resume_file::default_name),
+        resume_file_default: cli.resume_file.is_none(),
         probes,
         command_line,
         notes: habit_notes(cli),

@@ -40,6 +40,9 @@ pub struct ScanConfig {
     pub shard: Shard,
     /// Where an interrupted scan saves its resume point.
     pub resume_file: PathBuf,
+    /// `resume_file` is the default name, not one the user gave.
+    #[serde(skip)]
+    pub resume_file_default: bool,
     /// The command line as the user wrote it (without the program name), for documents.
     pub command_line: Vec<String>,
     /// One line each for the user, from resolving the command line (options accepted for

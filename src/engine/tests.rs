@@ -341,7 +341,7 @@ fn the_rate_limit_holds_in_virtual_time() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::soak_cases(24), ..ProptestConfig::default() })]
 
     /// A kill -9 right after any checkpoint: the results before it in the stream, plus a run
     /// resumed from it, are exactly one uninterrupted run's, no target reported twice.

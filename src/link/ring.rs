@@ -235,7 +235,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #![proptest_config(ProptestConfig::with_cases(crate::soak_cases(1024)))]
         /// A well-formed block with its words mutated: counts, offsets and lengths near the
         /// integer limits. Frames handed on always lie inside the block.
         #[test]

@@ -40,6 +40,8 @@ pub struct Scan {
     pub ndjson: Option<NdjsonMark>,
     /// The lock on the resume file this scan continues.
     pub resume_lock: Option<std::fs::File>,
+    /// Resume points are saved (checkpoints and the last one).
+    pub checkpoints: bool,
 }
 
 /// A resume point, the file it came from, and the lock held on that file.
@@ -80,7 +82,8 @@ pub fn prepare(
     privilege: Privilege,
     router: RoutePlanner,
 ) -> Result<Scan> {
-    let plan = plan(&config, privilege, router)?;
+    let mut plan = plan(&config, privilege, router)?;
+    let checkpoints = resume_point_writable(&config, &mut plan.notices)?;
     let (resume, carried, carried_figures, ndjson, resume_lock) = match saved {
         Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
@@ -103,7 +106,28 @@ pub fn prepare(
         carried_figures,
         ndjson,
         resume_lock,
+        checkpoints,
     })
+}
+
+/// Whether the resume point can be saved where the configuration says, tried before any
+/// probe. A file the user named must be writable (a scan that cannot save its resume point
+/// fails before it starts, not at the end); the default one in the current directory may not
+/// be (a read-only directory, another user's): the scan then runs without checkpoints, and
+/// says so in one line.
+fn resume_point_writable(config: &ScanConfig, notices: &mut Vec<String>) -> Result<bool> {
+    use crate::safe_file::{self, Mode};
+    // A temporary file made and dropped (its drop removes it): the same way a save writes.
+    match safe_file::create(&config.resume_file, Mode::Private) {
+        Ok(_probe) => Ok(true),
+        Err(e) if config.resume_file_default => {
+            notices.push(format!(
+                "no resume point can be saved here ({e}); give --resume-file FILE for one"
+            ));
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         carried_figures,
         ndjson,
         resume_lock,
+        checkpoints,
     } = scan;
     // Before any output is opened: a file of another, unfinished scan is never overwritten.
     let resume_file = ResumeFile::claim(&config.resume_file, resume_lock)?;
@@ -105,7 +106,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
-    let saver = resume_saver(&config, resume_file, carried_figures.clone());
+    let saver = checkpoints.then(|| resume_saver(&config, resume_file, carried_figures.clone()));
     let output = OutputThread::start(
         &out_cfg,
         meta,
@@ -113,7 +114,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         stats.clone(),
         carried,
         stop.clone(),
-        Some(saver),
+        saver,
     )?;
     // The first checkpoint, at once: from now on a kill -9 leaves a resume file.
     let start = resume.clone().unwrap_or(CursorState {
@@ -171,7 +172,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     if let Some(e) = end.save_error {
         return Err(e);
     }
-    let resume_saved = (!complete).then(|| config.resume_file.clone());
+    let resume_saved = (!complete && checkpoints).then(|| config.resume_file.clone());
     Ok(Finished {
         complete,
         figures,

@@ -515,7 +515,7 @@ fn outcome(events: &[Event]) -> HashMap<(IpAddr, u16), PortState> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(crate::soak_cases(24)))]
 
     /// A checkpoint taken at any moment of an uninterrupted run (then a kill -9): the events
     /// sent before it plus a run resumed from it give one run's results, none twice.

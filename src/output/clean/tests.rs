@@ -238,7 +238,7 @@ fn clean_text_is_borrowed_and_escapes_are_visible() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1024))]
+    #![proptest_config(ProptestConfig::with_cases(crate::soak_cases(1024)))]
     #[test]
     fn any_string_comes_out_clean(s in any::<String>()) {
         prop_assert!(!text(&s).chars().any(unfit));
