@@ -1,4 +1,5 @@
 use anyhow::Context;
+use std::io::Write;
 use std::process::ExitCode;
 use synsweep::cli::{self, first_line};
 use synsweep::config::from_cli::Inputs;
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            print!("{e}");
+            print_quietly(&e.to_string());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -38,11 +39,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to standard output. A reader that has gone (`synsweep --help | head -1`)
+/// wanted no more: that is no error, and `print!` would panic on it.
+fn print_quietly(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     let privilege = Privilege::discover();
     let (config, saved) = scan::configure(&parsed, &Inputs::system())?;
     if parsed.cli.echo {
-        print!("{}", scan::echo::render(&config, privilege));
+        print_quietly(&scan::echo::render(&config, privilege));
         return Ok(ExitCode::SUCCESS);
     }
     let scan = scan::prepare(config, saved, privilege, &route::route)?;
@@ -63,6 +71,8 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
             f.elapsed_s,
             f.sent as f64 / f.elapsed_s.max(1e-9) / 1e6
         );
+    } else if fin.stdout_closed {
+        // A reader that went away (`| head`) is no failure: the resume line below is all.
     } else if !quiet {
         eprintln!(
             "synsweep: {} in {:.2}s: {} probes; {} open, {} closed, {} filtered; {} hosts up; {} local errors retried",
@@ -80,8 +90,13 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
         eprintln!("synsweep: error: {why}");
     }
     if let Some(p) = fin.resume_saved {
+        let why = if fin.stdout_closed {
+            "standard output closed: scan stopped; "
+        } else {
+            ""
+        };
         eprintln!(
-            "synsweep: resume point saved to {0}; continue with: synsweep --resume {0}",
+            "synsweep: {why}resume point saved to {0}; continue with: synsweep --resume {0}",
             p.display()
         );
         let code = if fin.failure.is_some() {

@@ -8,6 +8,7 @@ pub mod json;
 pub mod meta;
 pub mod ndjson;
 pub mod status;
+pub mod stdout;
 pub mod store;
 pub mod table;
 pub mod xml;
@@ -66,6 +67,8 @@ pub struct OutputConfig {
     pub progress_on_terminal: bool,
     /// A resumed scan appends to its NDJSON file instead of replacing it.
     pub append_ndjson: bool,
+    /// Watches standard output for a reader that went away (EPIPE: a stop, not a failure).
+    pub stdout: stdout::StdoutGuard,
 }
 
 impl OutputConfig {
@@ -87,13 +90,20 @@ type Writer = Box<dyn Write + Send>;
 
 /// Stdout is line-buffered: a 200k-row table cost a write(2) per row. Every sink flushes in
 /// `finish`, and the streaming one on every tick, so nothing waits longer than a tick.
-fn buffered_stdout() -> Writer {
-    Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+fn buffered_stdout(guard: &stdout::StdoutGuard) -> Writer {
+    Box::new(BufWriter::with_capacity(
+        1 << 16,
+        guard.writer(io::stdout()),
+    ))
 }
 
-fn open_document(dest: &Dest, renames: &mut Vec<PendingRename>) -> Result<Writer> {
+fn open_document(
+    dest: &Dest,
+    guard: &stdout::StdoutGuard,
+    renames: &mut Vec<PendingRename>,
+) -> Result<Writer> {
     match dest {
-        Dest::Stdout => Ok(buffered_stdout()),
+        Dest::Stdout => Ok(buffered_stdout(guard)),
         Dest::File(path) => {
             let mut tmp = path.clone().into_os_string();
             tmp.push(".part");
@@ -125,23 +135,24 @@ type OpenedSinks = (Vec<Box<dyn Sink>>, Option<Writer>);
 /// Every output sink, plus the status-JSON stream; document files are registered in `renames`.
 fn open_sinks(cfg: &OutputConfig, renames: &mut Vec<PendingRename>) -> Result<OpenedSinks> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let g = &cfg.stdout;
     if !cfg.any_to_stdout() {
-        sinks.push(Box::new(table::TableSink::new(buffered_stdout())));
+        sinks.push(Box::new(table::TableSink::new(buffered_stdout(g))));
     }
     if let Some(d) = &cfg.json {
-        sinks.push(Box::new(json::JsonSink::new(open_document(d, renames)?)));
+        sinks.push(Box::new(json::JsonSink::new(open_document(d, g, renames)?)));
     }
     if let Some(d) = &cfg.grepable {
         sinks.push(Box::new(grepable::GrepableSink::new(open_document(
-            d, renames,
+            d, g, renames,
         )?)));
     }
     if let Some(d) = &cfg.xml {
-        sinks.push(Box::new(xml::XmlSink::new(open_document(d, renames)?)));
+        sinks.push(Box::new(xml::XmlSink::new(open_document(d, g, renames)?)));
     }
     if let Some(d) = &cfg.ndjson {
         let w = match d {
-            Dest::Stdout => buffered_stdout(),
+            Dest::Stdout => buffered_stdout(g),
             Dest::File(p) => open_stream(p, cfg.append_ndjson)?,
         };
         sinks.push(Box::new(ndjson::NdjsonSink::new(w)));

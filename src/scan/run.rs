@@ -14,6 +14,7 @@ use crate::event::{Listing, Stats, unix_now};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
 use crate::output::meta::{Figures, ScanMeta, Summary};
+use crate::output::stdout::StdoutGuard;
 use crate::output::{OutputConfig, OutputThread};
 use crate::resume::{FORMAT, ResumePoint};
 use crate::stop::StopSignal;
@@ -36,6 +37,8 @@ pub struct Finished {
     /// What ended the scan early, if something failed while it ran (the results so far and
     /// the resume point are saved all the same).
     pub failure: Option<String>,
+    /// Standard output's reader went away (EPIPE), which stopped the scan as Ctrl-C would.
+    pub stdout_closed: bool,
 }
 
 /// Runs the scan to the end or to a stop; saves a resume point when stopped.
@@ -89,7 +92,9 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         status_json: out.status_json.clone(),
         progress_on_terminal: !out.quiet && std::io::stderr().is_terminal(),
         append_ndjson: resume.is_some(),
+        stdout: StdoutGuard::new(stop.clone()),
     };
+    let stdout = out_cfg.stdout.clone();
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
@@ -145,6 +150,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         figures,
         resume_saved,
         failure,
+        stdout_closed: stdout.is_closed(),
     })
 }
 
