@@ -8,6 +8,15 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `synsweep --version`: the version, the commit it was built from and its raw-packet
+/// backends (from build.rs), e.g. `0.1.0 (commit 1a2b3c4; raw packets: AF_PACKET)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SYNSWEEP_BUILD_INFO"),
+    ")"
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanTypeArg {
     /// TCP SYN (raw packets; needs CAP_NET_RAW)
@@ -34,7 +43,8 @@ pub struct SourcePortRange {
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "synsweep",
-    version,
+    version = VERSION,
+    long_version = VERSION,
     about = "Fast SYN / connect port scanner",
     after_help = "nmap-style short forms: -iL FILE, -sS, -sT, -p-, -oJ/-oD/-oG/-oX FILE ('-' = stdout)."
 )]

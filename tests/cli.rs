@@ -125,6 +125,24 @@ fn help_and_version_succeed() {
 }
 
 #[test]
+fn version_names_the_commit_and_the_packet_backends() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&out.stdout);
+    let commit = v
+        .split("commit ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no commit in: {v}"));
+    // A hash from git, or "unknown" where the build had no git or no checkout.
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{v}"
+    );
+    assert_eq!(v.contains("AF_PACKET"), cfg!(target_os = "linux"), "{v}");
+    assert_eq!(v.contains("libpcap"), cfg!(feature = "pcap"), "{v}");
+}
+
+#[test]
 fn a_failed_output_leaves_no_half_made_files() {
     let good = tmp("good.json");
     let part = tmp("good.json.part");
