@@ -180,6 +180,9 @@ pub struct Cli {
     /// Where an interrupted scan saves its resume point
     #[arg(long, value_name = "FILE", default_value = "synsweep.resume")]
     pub resume_file: PathBuf,
+    /// Print the man page (man) or a shell's completion script and exit
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub generate: Option<crate::generate::Generate>,
 }
 
 /// A command line, and which options it named (rather than left at their defaults).

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod generate;
 pub mod limits;
 pub mod lines;
 pub mod link;

@@ -47,6 +47,11 @@ fn print_quietly(text: &str) {
 }
 
 fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
+    if let Some(what) = parsed.cli.generate {
+        let text = synsweep::generate::render(what).context("--generate")?;
+        print_quietly(&String::from_utf8_lossy(&text));
+        return Ok(ExitCode::SUCCESS);
+    }
     let privilege = Privilege::discover();
     let (config, saved) = scan::configure(&parsed, &Inputs::system())?;
     if parsed.cli.echo {

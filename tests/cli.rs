@@ -209,3 +209,36 @@ fn echo_prints_the_resolved_configuration_and_sends_nothing() {
         "--echo wrote an output"
     );
 }
+
+#[test]
+fn man_page_and_completions_come_from_the_binary() {
+    let generated = |what: &str| {
+        let out = Command::new(BIN)
+            .args(["--generate", what])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "--generate {what}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let man = generated("man");
+    assert!(man.contains(".TH synsweep 1"), "{man}");
+    for opt in [
+        "rate",
+        "exclude",
+        "shard",
+        "resume",
+        "output\\-json",
+        "top\\-ports",
+    ] {
+        assert!(
+            man.contains(&format!("\\-\\-{opt}")),
+            "man page lacks --{opt}"
+        );
+    }
+    assert!(generated("bash").contains("--rate"));
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        assert!(generated(shell).contains("rate"), "{shell}");
+    }
+    let (code, err) = run(&["--generate", "troff"]);
+    assert_eq!(code, Some(2), "{err}");
+}
