@@ -7,6 +7,7 @@ pub mod grepable;
 pub mod json;
 pub mod meta;
 pub mod ndjson;
+pub mod service_lines;
 pub mod status;
 pub mod stdout;
 pub mod store;
