@@ -12,6 +12,7 @@ pub mod limits;
 pub mod lines;
 pub mod link;
 pub mod names;
+pub mod nmap;
 pub mod output;
 pub mod packet;
 pub mod permutation;
