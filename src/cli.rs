@@ -180,6 +180,15 @@ pub struct Cli {
     /// Where an interrupted scan saves its resume point
     #[arg(long, value_name = "FILE", default_value = "synsweep.resume")]
     pub resume_file: PathBuf,
+    /// After the scan, run the installed nmap on each host's open TCP ports with these
+    /// arguments, e.g. "-sV -sC"; its services and script outputs join synsweep's outputs.
+    /// synsweep adds --unprivileged -Pn -n -oX - -p PORTS HOST; options that need raw packets
+    /// (-sS, -O, -sU …) or name targets, ports or outputs are refused
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub nmap: Option<String>,
+    /// --nmap: hosts nmap examines at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub nmap_parallel: u32,
     /// Print the man page (man) or a shell's completion script and exit
     #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<crate::generate::Generate>,
@@ -214,21 +223,33 @@ pub fn parse(args: Vec<String>) -> Result<Parsed, clap::Error> {
 /// Rewrites nmap-style options to the long forms clap knows, and `synsweep bench …` to
 /// `synsweep --offline …`.
 pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
+    let mut after_nmap = false;
     args.into_iter()
         .enumerate()
-        .map(|(i, a)| match a.as_str() {
-            "bench" if i == 1 => "--offline".into(),
-            "-iL" => "--input-list".into(),
-            "-oJ" => "--output-json".into(),
-            "-oD" => "--output-ndjson".into(),
-            "-oG" => "--output-grepable".into(),
-            "-oX" => "--output-xml".into(),
-            "-p-" => "--ports=-".into(),
-            "-PE" => "--ping".into(),
-            s if s.len() == 3 && s.starts_with("-s") => format!("--scan-type={}", &s[2..]),
-            _ => a,
+        .map(|(i, a)| {
+            // `--nmap -sV` is nmap's -sV, not ours (the shell took the quotes away).
+            let nmaps = std::mem::replace(&mut after_nmap, a == "--nmap");
+            if nmaps {
+                return a;
+            }
+            normalize_one(i, a)
         })
         .collect()
+}
+
+fn normalize_one(i: usize, a: String) -> String {
+    match a.as_str() {
+        "bench" if i == 1 => "--offline".into(),
+        "-iL" => "--input-list".into(),
+        "-oJ" => "--output-json".into(),
+        "-oD" => "--output-ndjson".into(),
+        "-oG" => "--output-grepable".into(),
+        "-oX" => "--output-xml".into(),
+        "-p-" => "--ports=-".into(),
+        "-PE" => "--ping".into(),
+        s if s.len() == 3 && s.starts_with("-s") => format!("--scan-type={}", &s[2..]),
+        _ => a,
+    }
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -30,7 +30,7 @@ pub enum Error {
     #[error("bad resume file {}: {}", p(.0), c(.1))]
     BadResume(PathBuf, String),
     #[error(
-        "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)",
+        "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes, outputs and --nmap may change)",
         c(.0)
     )]
     NotOnResume(String),

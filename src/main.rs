@@ -94,6 +94,14 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     if let Some(why) = &fin.failure {
         eprintln!("synsweep: error: {why}");
     }
+    // The hand-off to nmap: a host it failed on is an error (the scan's results stand).
+    let nmap = fin.nmap.clone().unwrap_or_default();
+    for why in &nmap.failures {
+        eprintln!("synsweep: error: {why}");
+    }
+    if let Some(n) = nmap.notice().filter(|_| !quiet) {
+        eprintln!("synsweep: {n}");
+    }
     if let Some(p) = fin.resume_saved {
         let why = if fin.stdout_closed {
             "standard output closed: scan stopped; "
@@ -111,8 +119,11 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
         };
         return Ok(ExitCode::from(code));
     }
-    if fin.failure.is_some() {
+    if fin.failure.is_some() || !nmap.failures.is_empty() {
         return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    if nmap.stopped {
+        return Ok(ExitCode::from(EXIT_STOPPED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,8 @@ pub struct Scan {
     pub resume: Option<CursorState>,
     /// Results that run reported.
     pub carried: Vec<Event>,
+    /// The nmap that `--nmap` hands the open ports to, found on PATH before any probe.
+    pub nmap: Option<std::path::PathBuf>,
 }
 
 /// A resume point, and the file it came from.
@@ -68,6 +70,14 @@ pub fn prepare(
     router: RoutePlanner,
 ) -> Result<Scan> {
     let plan = plan(&config, privilege, router)?;
+    let nmap = match &config.nmap {
+        Some(_) => Some(crate::nmap::process::locate().ok_or_else(|| {
+            crate::Error::Refused(
+                "--nmap: nmap is not installed (no nmap on PATH); install it (apt-get install nmap) or drop --nmap".into(),
+            )
+        })?),
+        None => None,
+    };
     let (resume, carried) = match saved {
         Some(Saved { path, point }) => {
             point.check_fits(&path, plan.space.size())?;
@@ -80,6 +90,7 @@ pub fn prepare(
         plan,
         resume,
         carried,
+        nmap,
     })
 }
 

@@ -9,16 +9,19 @@ use crate::config::{Format, ScanConfig};
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::report::Reporter;
-use crate::error::Result;
-use crate::event::{Listing, Stats, unix_now};
+use crate::error::{Error, Result};
+use crate::event::{Event, Listing, PortState, Proto, Stats, unix_now};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
+use crate::nmap::{NmapConfig, NmapStage, Report as NmapReport};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::stdout::StdoutGuard;
 use crate::output::{OutputConfig, OutputThread};
 use crate::resume::{FORMAT, ResumePoint};
 use crate::stop::StopSignal;
+use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -39,6 +42,8 @@ pub struct Finished {
     pub failure: Option<String>,
     /// Standard output's reader went away (EPIPE), which stopped the scan as Ctrl-C would.
     pub stdout_closed: bool,
+    /// How the hand-off to nmap went (`--nmap`).
+    pub nmap: Option<NmapReport>,
 }
 
 /// Runs the scan to the end or to a stop; saves a resume point when stopped.
@@ -48,7 +53,11 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         plan,
         resume,
         carried,
+        nmap,
     } = scan;
+    // Ctrl-C and SIGTERM, from the first probe to the last post stage.
+    let _signals = super::signals::watch(stop.clone(), config.output.quiet, config.timing.timeout)
+        .map_err(|e| Error::Os("cannot start the signal watcher", e))?;
     let space = &plan.space;
     let stats = Arc::new(Stats::default());
     let todo = match &resume {
@@ -97,7 +106,16 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let stdout = out_cfg.stdout.clone();
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
+    let (nmap_tx, nmap_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
+    let nmap = nmap
+        .zip(config.nmap.as_ref())
+        .map(|(program, o)| NmapConfig {
+            program,
+            args: o.args.clone(),
+            parallel: o.parallel as usize,
+            seeds: open_tcp(&carried),
+        });
     let output = OutputThread::start(&out_cfg, meta, rx, stats.clone(), carried)?;
     let names = Arc::new(config.targets.names.clone());
     let b = &config.banners;
@@ -114,7 +132,8 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         banners_tx,
         stop.clone(),
     );
-    let names_stage = start_names(&config, space, banners_rx, names_tx);
+    let nmap_stage = NmapStage::start(nmap, banners_rx, nmap_tx, stop.clone());
+    let names_stage = start_names(&config, space, nmap_rx, names_tx);
     let ctx = EngineContext {
         space: space.clone(),
         report: Reporter::new(names, stats.clone(), tx, listing),
@@ -125,6 +144,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let (state, failure) = run_engine(&config, &plan, resume, &ctx)?;
     drop(ctx);
     banners.finish();
+    let nmap = nmap_stage.finish();
     names_stage.finish();
     // Complete means nothing is left to do, however the run ended: a stop that lands after
     // the last target finished leaves no resume point to save.
@@ -151,7 +171,29 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         resume_saved,
         failure,
         stdout_closed: stdout.is_closed(),
+        nmap,
     })
+}
+
+/// Open TCP ports among a resumed scan's carried results that nmap has not examined yet.
+fn open_tcp(carried: &[Event]) -> Vec<(IpAddr, u16)> {
+    let examined: HashSet<(IpAddr, u16)> = carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Service(s) => Some((s.ip, s.port)),
+            _ => None,
+        })
+        .collect();
+    carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
+                Some((p.ip, p.port))
+            }
+            _ => None,
+        })
+        .filter(|k| !examined.contains(k))
+        .collect()
 }
 
 fn start_names(
