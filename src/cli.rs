@@ -364,6 +364,14 @@ mod tests {
     }
 
     #[test]
+    fn the_value_of_nmap_is_nmaps_own() {
+        let c = parse(&["--nmap", "-sV", "-sT", "198.18.0.1"]).unwrap();
+        assert_eq!(c.nmap.as_deref(), Some("-sV"));
+        assert_eq!(c.scan_type, Some(ScanTypeArg::Connect));
+        assert_eq!(c.nmap_parallel, 4);
+    }
+
+    #[test]
     fn durations_and_shards() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));

@@ -138,3 +138,27 @@ fn excludes_apply_again_on_resume_without_moving_the_positions() {
         Err(Error::BadResume(..))
     ));
 }
+
+#[test]
+fn on_resume_the_nmap_hand_off_may_be_added_or_changed_and_is_checked_again() {
+    let (path, point) = saved("nmap");
+    assert_eq!(point.config.nmap, None);
+    let (c, _) = resume(&path, &["--nmap", "-sV -sC", "--nmap-parallel", "2"]).unwrap();
+    let n = c.nmap.unwrap();
+    assert_eq!((n.args, n.parallel), (vec!["-sV".into(), "-sC".into()], 2));
+    assert!(matches!(
+        resume(&path, &["--nmap", "-sS"]),
+        Err(Error::BadOption("--nmap", _))
+    ));
+    // Nothing to tune when the saved scan hands nothing off.
+    assert!(matches!(
+        resume(&path, &["--nmap-parallel", "8"]),
+        Err(Error::BadOption("--nmap-parallel", _))
+    ));
+    // A resume file without the field (written before --nmap existed) still loads.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old = text.replace(r#""nmap":null,"#, "");
+    assert_ne!(old, text);
+    std::fs::write(&path, old).unwrap();
+    assert_eq!(ResumePoint::load(&path).unwrap().config.nmap, None);
+}
