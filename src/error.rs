@@ -47,7 +47,7 @@ pub enum Error {
     #[error("the scan saved in {} is complete: nothing to resume", p(.0))]
     AlreadyComplete(PathBuf),
     #[error(
-        "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes and outputs may change)",
+        "--{} cannot be given with --resume: the saved scan keeps its own (rates, timing, excludes, outputs and --nmap may change)",
         c(.0)
     )]
     NotOnResume(String),

@@ -192,6 +192,43 @@ pub struct AiInfo {
     pub open_access: bool,
 }
 
+/// What nmap's version detection and scripts said of an open TCP port (`--nmap`), from its
+/// XML: the `<service>` element and the port's `<script>` elements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceResult {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub proto: Proto,
+    /// nmap's service name: ssh, http, …
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub extrainfo: Option<String>,
+    /// "ssl" when the service spoke TLS.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tunnel: Option<String>,
+    /// nmap's method: "probed" (version detection) or "table" (its port table).
+    pub method: String,
+    /// nmap's confidence, 0-10.
+    pub conf: u8,
+    /// CPE names nmap gave the service.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub cpe: Vec<String>,
+    /// NSE scripts' outputs (`-sC`, `--script`), in nmap's order; multi-line text.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub scripts: Vec<ScriptResult>,
+    pub ts: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptResult {
+    pub id: String,
+    pub output: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
@@ -206,6 +243,8 @@ pub enum Event {
     /// never written.
     #[serde(skip)]
     Checkpoint(Box<crate::cursor::CursorState>),
+    /// Boxed for the same reason.
+    Service(Box<ServiceResult>),
 }
 
 impl Event {
@@ -217,6 +256,7 @@ impl Event {
             Event::Name(n) => Some(n.ip),
             Event::Banner(b) => Some(b.ip),
             Event::Checkpoint(_) => None,
+            Event::Service(s) => Some(s.ip),
         }
     }
 }

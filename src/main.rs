@@ -1,4 +1,5 @@
 use anyhow::Context;
+use std::io::Write;
 use std::process::ExitCode;
 use synsweep::cli::{self, first_line};
 use synsweep::config::from_cli::Inputs;
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            print!("{e}");
+            print_quietly(&e.to_string());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -38,7 +39,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to standard output. A reader that has gone (`synsweep --help | head -1`)
+/// wanted no more: that is no error, and `print!` would panic on it.
+fn print_quietly(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
+    if let Some(what) = parsed.cli.generate {
+        let text = synsweep::generate::render(what).context("--generate")?;
+        print_quietly(&String::from_utf8_lossy(&text));
+        return Ok(ExitCode::SUCCESS);
+    }
     if parsed.cli.iflist {
         print!("{}", synsweep::link::iflist::render());
         return Ok(ExitCode::SUCCESS);
@@ -46,7 +59,7 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     let privilege = Privilege::discover();
     let (config, saved) = scan::configure(&parsed, &Inputs::system())?;
     if parsed.cli.echo {
-        print!("{}", scan::echo::render(&config, privilege));
+        print_quietly(&scan::echo::render(&config, privilege));
         return Ok(ExitCode::SUCCESS);
     }
     let scan = scan::prepare(config, saved, privilege, &route::route)?;
@@ -67,6 +80,8 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
             f.elapsed_s,
             f.sent as f64 / f.elapsed_s.max(1e-9) / 1e6
         );
+    } else if fin.stdout_closed {
+        // A reader that went away (`| head`) is no failure: the resume line below is all.
     } else if !quiet {
         eprintln!(
             "synsweep: {} in {:.2}s: {} probes; {} open, {} closed, {} filtered; {} hosts up; {} local errors retried",
@@ -83,9 +98,22 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
     if let Some(why) = &fin.failure {
         eprintln!("synsweep: error: {why}");
     }
+    // The hand-off to nmap: a host it failed on is an error (the scan's results stand).
+    let nmap = fin.nmap.clone().unwrap_or_default();
+    for why in &nmap.failures {
+        eprintln!("synsweep: error: {why}");
+    }
+    if let Some(n) = nmap.notice().filter(|_| !quiet) {
+        eprintln!("synsweep: {n}");
+    }
     if let Some(p) = fin.resume_saved {
+        let why = if fin.stdout_closed {
+            "standard output closed: scan stopped; "
+        } else {
+            ""
+        };
         eprintln!(
-            "synsweep: resume point saved to {0}; continue with: synsweep --resume {0}",
+            "synsweep: {why}resume point saved to {0}; continue with: synsweep --resume {0}",
             p.display()
         );
         let code = if fin.failure.is_some() {
@@ -95,11 +123,11 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
         };
         return Ok(ExitCode::from(code));
     }
-    if fin.failure.is_some() {
+    if fin.failure.is_some() || !nmap.failures.is_empty() {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
-    if !fin.complete {
-        // Stopped with nowhere to save a resume point (said before the scan began).
+    // Stopped while nmap ran, or with nowhere to save a resume point (said before the scan).
+    if nmap.stopped || !fin.complete {
         return Ok(ExitCode::from(EXIT_STOPPED));
     }
     Ok(ExitCode::SUCCESS)

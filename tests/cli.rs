@@ -125,6 +125,24 @@ fn help_and_version_succeed() {
 }
 
 #[test]
+fn version_names_the_commit_and_the_packet_backends() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&out.stdout);
+    let commit = v
+        .split("commit ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no commit in: {v}"));
+    // A hash from git, or "unknown" where the build had no git or no checkout.
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{v}"
+    );
+    assert_eq!(v.contains("AF_PACKET"), cfg!(target_os = "linux"), "{v}");
+    assert_eq!(v.contains("libpcap"), cfg!(feature = "pcap"), "{v}");
+}
+
+#[test]
 fn a_failed_output_leaves_no_half_made_files() {
     let good = tmp("good.json");
     let part = tmp("good.json.part");
@@ -190,4 +208,37 @@ fn echo_prints_the_resolved_configuration_and_sends_nothing() {
         !std::path::Path::new("x.json").exists(),
         "--echo wrote an output"
     );
+}
+
+#[test]
+fn man_page_and_completions_come_from_the_binary() {
+    let generated = |what: &str| {
+        let out = Command::new(BIN)
+            .args(["--generate", what])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "--generate {what}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let man = generated("man");
+    assert!(man.contains(".TH synsweep 1"), "{man}");
+    for opt in [
+        "rate",
+        "exclude",
+        "shard",
+        "resume",
+        "output\\-json",
+        "top\\-ports",
+    ] {
+        assert!(
+            man.contains(&format!("\\-\\-{opt}")),
+            "man page lacks --{opt}"
+        );
+    }
+    assert!(generated("bash").contains("--rate"));
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        assert!(generated(shell).contains("rate"), "{shell}");
+    }
+    let (code, err) = run(&["--generate", "troff"]);
+    assert_eq!(code, Some(2), "{err}");
 }

@@ -4,31 +4,42 @@
 /// Rewrites nmap-style options to the long forms clap knows, and `synsweep bench …` to
 /// `synsweep --offline …`.
 pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
+    let mut after_nmap = false;
     args.into_iter()
         .enumerate()
-        .map(|(i, a)| match a.as_str() {
-            "bench" if i == 1 => "--offline".into(),
-            "-iL" => "--input-list".into(),
-            "-oJ" => "--output-json".into(),
-            "-oD" => "--output-ndjson".into(),
-            "-oG" => "--output-grepable".into(),
-            "-oX" => "--output-xml".into(),
-            "-oN" => "--output-normal".into(),
-            "-oL" => "--output-list".into(),
-            "-oP" => "--output-plain".into(),
-            "-oA" => "--output-all".into(),
-            "-p-" => "--ports=-".into(),
-            "-PE" => "--ping".into(),
-            "-Pn" => "--skip-host-discovery".into(),
-            s if s.len() == 3 && s.starts_with("-T") && s.as_bytes()[2].is_ascii_digit() => {
-                format!("--timing={}", &s[2..])
+        .map(|(i, a)| {
+            // `--nmap -sV` is nmap's -sV, not ours (the shell took the quotes away).
+            if std::mem::replace(&mut after_nmap, a == "--nmap") {
+                return a;
             }
-            s if s.len() == 3 && s.starts_with("-s") && !is_habit(s) => {
-                format!("--scan-type={}", &s[2..])
-            }
-            _ => a,
+            normalize_one(i, a)
         })
         .collect()
+}
+
+fn normalize_one(i: usize, a: String) -> String {
+    match a.as_str() {
+        "bench" if i == 1 => "--offline".into(),
+        "-iL" => "--input-list".into(),
+        "-oJ" => "--output-json".into(),
+        "-oD" => "--output-ndjson".into(),
+        "-oG" => "--output-grepable".into(),
+        "-oX" => "--output-xml".into(),
+        "-oN" => "--output-normal".into(),
+        "-oL" => "--output-list".into(),
+        "-oP" => "--output-plain".into(),
+        "-oA" => "--output-all".into(),
+        "-p-" => "--ports=-".into(),
+        "-PE" => "--ping".into(),
+        "-Pn" => "--skip-host-discovery".into(),
+        s if s.len() == 3 && s.starts_with("-T") && s.as_bytes()[2].is_ascii_digit() => {
+            format!("--timing={}", &s[2..])
+        }
+        s if s.len() == 3 && s.starts_with("-s") && !is_habit(s) => {
+            format!("--scan-type={}", &s[2..])
+        }
+        _ => a,
+    }
 }
 
 /// nmap's version, script and OS detection: not synsweep's, but it can hand the open ports
@@ -48,11 +59,14 @@ fn is_habit(a: &str) -> bool {
 pub fn habit_error(args: &[String]) -> Option<String> {
     let (flag, what) = args
         .iter()
-        .take_while(|a| *a != "--")
-        .find_map(|a| HABITS.iter().find(|(f, _)| f == a))?;
+        .enumerate()
+        .take_while(|(_, a)| *a != "--")
+        // The value of --nmap is nmap's own: `--nmap -sV` is what the pointer points to.
+        .filter(|&(i, _)| i == 0 || args[i - 1] != "--nmap")
+        .find_map(|(_, a)| HABITS.iter().find(|(f, _)| f == a))?;
     Some(format!(
         "{flag}: synsweep does no {what} of its own; --banners asks every open port what it \
-         is, and nmap can be run on the open ports after the scan"
+         is, and --nmap \"{flag}\" runs nmap on the open ports after the scan"
     ))
 }
 

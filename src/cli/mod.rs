@@ -14,6 +14,15 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `synsweep --version`: the version, the commit it was built from and its raw-packet
+/// backends (from build.rs), e.g. `0.1.0 (commit 1a2b3c4; raw packets: AF_PACKET)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SYNSWEEP_BUILD_INFO"),
+    ")"
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanTypeArg {
     /// TCP SYN (raw packets; needs CAP_NET_RAW)
@@ -40,7 +49,8 @@ pub struct SourcePortRange {
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "synsweep",
-    version,
+    version = VERSION,
+    long_version = VERSION,
     about = "Fast SYN / connect port scanner",
     after_help = "nmap-style short forms: -iL FILE, -sS, -sT, -sU, -sn, -p-, -PE, -Pn, -T0..-T5, \
                   -oJ/-oD/-oG/-oX/-oN/-oL/-oP FILE ('-' = stdout), -oA BASE."
@@ -226,6 +236,18 @@ pub struct Cli {
     /// default synsweep-TIME-PID.resume in the current directory, one per scan
     #[arg(long, value_name = "FILE")]
     pub resume_file: Option<PathBuf>,
+    /// After the scan, run the installed nmap on each host's open TCP ports with these
+    /// arguments, e.g. "-sV -sC"; its services and script outputs join synsweep's outputs.
+    /// synsweep adds --unprivileged -Pn -n -oX - -p PORTS HOST; options that need raw packets
+    /// (-sS, -O, -sU …) or name targets, ports or outputs are refused
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub nmap: Option<String>,
+    /// --nmap: hosts nmap examines at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub nmap_parallel: u32,
+    /// Print the man page (man) or a shell's completion script and exit
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub generate: Option<crate::generate::Generate>,
 }
 
 /// A command line, and which options it named (rather than left at their defaults).
@@ -304,6 +326,14 @@ mod tests {
         assert_eq!(c.input_list, Some(PathBuf::from("t.txt")));
         assert_eq!(c.output_xml.as_deref(), Some("-"));
         assert_eq!(parse(&["-sS", "x"]).unwrap().scan_type, [ScanTypeArg::Syn]);
+    }
+
+    #[test]
+    fn the_value_of_nmap_is_nmaps_own() {
+        let c = parse(&["--nmap", "-sV", "-sT", "198.18.0.1"]).unwrap();
+        assert_eq!(c.nmap.as_deref(), Some("-sV"));
+        assert_eq!(c.scan_type, [ScanTypeArg::Connect]);
+        assert_eq!(c.nmap_parallel, 4);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! every cross-option rule checked, once.
 
 use super::{
-    BannerOptions, ConnectLimits, EngineRequest, Format, LinkOptions, OutputFile, Outputs, Probes,
-    ScanConfig, Targets, Timing,
+    BannerOptions, ConnectLimits, EngineRequest, Format, LinkOptions, NmapOptions, OutputFile,
+    Outputs, Probes, ScanConfig, Targets, Timing,
 };
 use crate::cli::{Cli, ScanTypeArg, SourcePortRange};
 use crate::cursor::Shard;
@@ -81,6 +81,7 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
             read_timeout: cli.banner_read_timeout,
             concurrency: cli.banner_concurrency,
         },
+        nmap: nmap_options(cli, &probes)?,
         names: name_mode(cli),
         output: outputs(cli)?,
         seed: cli.seed.unwrap_or_else(rand::random),
@@ -269,6 +270,24 @@ fn wants_banners(cli: &Cli) -> bool {
             .ports
             .as_deref()
             .is_some_and(|p| p.split(',').any(|i| i.trim() == "ai"))
+}
+
+/// `--nmap`: the arguments checked now, before any probe, so a refused one costs no scan.
+pub fn nmap_options(cli: &Cli, probes: &Probes) -> Result<Option<NmapOptions>> {
+    let Some(text) = &cli.nmap else {
+        return Ok(None);
+    };
+    if probes.is_sweep() || probes.proto() != crate::event::Proto::Tcp {
+        return Err(Error::BadOption(
+            "--nmap",
+            "hands nmap the open TCP ports; a host sweep (-sn) or UDP scan (-sU) finds none".into(),
+        ));
+    }
+    let args = crate::nmap::args::parse(text).map_err(|e| Error::BadOption("--nmap", e))?;
+    Ok(Some(NmapOptions {
+        args,
+        parallel: cli.nmap_parallel,
+    }))
 }
 
 fn name_mode(cli: &Cli) -> NameMode {

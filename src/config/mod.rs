@@ -31,6 +31,9 @@ pub struct ScanConfig {
     pub connect: ConnectLimits,
     pub link: LinkOptions,
     pub banners: BannerOptions,
+    /// The hand-off to nmap after the scan (`--nmap`); absent from older resume files.
+    #[serde(default)]
+    pub nmap: Option<NmapOptions>,
     pub names: NameMode,
     pub output: Outputs,
     /// A string in the file: JSON readers (jq, JavaScript) round 64-bit numbers, and a rounded
@@ -142,6 +145,14 @@ pub struct BannerOptions {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub concurrency: u64,
+}
+
+/// `--nmap`: nmap's arguments (checked: they run unprivileged and keep the hand-off whole)
+/// and how many hosts it examines at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NmapOptions {
+    pub args: Vec<String>,
+    pub parallel: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

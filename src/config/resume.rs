@@ -4,7 +4,7 @@
 //! meaning. Anything else given with `--resume` is an error naming it.
 
 use super::ScanConfig;
-use super::from_cli::{exclude_list, outputs};
+use super::from_cli::{exclude_list, nmap_options, outputs};
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
 use crate::targets::{self, Resolver};
@@ -40,6 +40,9 @@ pub const RESUMABLE: &[&str] = &[
     "status-json",
     "quiet",
     "resume-file",
+    // The hand-off runs after the scan and adds to its results: it may be added or changed.
+    "nmap",
+    "nmap-parallel",
 ];
 
 /// The saved configuration with what the resume command line changes. `path` is the resume
@@ -96,6 +99,19 @@ pub fn resumed(
     }
     if given("banner-concurrency") {
         b.concurrency = cli.banner_concurrency;
+    }
+    if given("nmap") {
+        saved.nmap = nmap_options(cli, &saved.probes)?;
+    } else if given("nmap-parallel") {
+        match &mut saved.nmap {
+            Some(n) => n.parallel = cli.nmap_parallel,
+            None => {
+                return Err(Error::BadOption(
+                    "--nmap-parallel",
+                    "the saved scan hands nothing to nmap; give --nmap ARGS".into(),
+                ));
+            }
+        }
     }
     // Excludes add up: what the first run excluded stays excluded.
     let listed = exclude_list(cli)?;

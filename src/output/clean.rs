@@ -105,6 +105,27 @@ fn each_string(e: &mut Event, f: &mut dyn FnMut(&mut String)) {
             }
         }
         Event::Checkpoint(_) => {}
+        Event::Service(s) => {
+            f(&mut s.name);
+            f(&mut s.method);
+            for o in [
+                &mut s.product,
+                &mut s.version,
+                &mut s.extrainfo,
+                &mut s.tunnel,
+            ] {
+                o.iter_mut().for_each(&mut *f);
+            }
+            s.cpe.iter_mut().for_each(&mut *f);
+            for script in &mut s.scripts {
+                f(&mut script.id);
+                // Script output is text of several lines: each line is cleaned, the line
+                // breaks between them stay.
+                let mut lines: Vec<String> = script.output.split('\n').map(String::from).collect();
+                lines.iter_mut().for_each(&mut *f);
+                script.output = lines.join("\n");
+            }
+        }
     }
 }
 
@@ -132,6 +153,17 @@ fn dirty(e: &Event) -> bool {
                 || b.ai.as_ref().is_some_and(|a| {
                     any(&a.product) || opt(&a.version) || a.models.iter().any(|s| any(s))
                 })
+        }
+        Event::Service(s) => {
+            any(&s.name)
+                || any(&s.method)
+                || [&s.product, &s.version, &s.extrainfo, &s.tunnel]
+                    .into_iter()
+                    .any(opt)
+                || s.cpe.iter().any(|c| any(c))
+                || s.scripts
+                    .iter()
+                    .any(|x| any(&x.id) || x.output.split('\n').any(any))
         }
     }
 }

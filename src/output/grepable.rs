@@ -3,6 +3,7 @@
 use super::Sink;
 use super::clean;
 use super::meta::{ScanMeta, Summary, time_string};
+use super::service_lines;
 use super::store::ResultStore;
 use std::io::{self, Write};
 
@@ -37,16 +38,26 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
                     .values()
                     .map(|p| {
                         // nmap's fields: port/state/protocol/owner/service/rpc/version/
-                        let version = host
-                            .banner(p.proto, p.port)
-                            .map(super::banner_lines::one_line)
-                            .unwrap_or_default();
+                        // nmap's findings, where it was asked (--nmap), else the banner.
+                        let found = host.service(p.proto, p.port);
+                        let version = match found {
+                            Some(s) => clean::field(&service_lines::version(s)),
+                            None => host
+                                .banner(p.proto, p.port)
+                                .map(super::banner_lines::one_line)
+                                .unwrap_or_default(),
+                        };
+                        // nmap writes a TLS service as "ssl|http" here ('/' separates fields).
+                        let service = found.map_or_else(
+                            || p.service.clone(),
+                            |s| service_lines::name(s).replace('/', "|"),
+                        );
                         format!(
                             "{}/{}/{}//{}//{version}/",
                             p.port,
                             p.state.as_str(),
                             p.proto.as_str(),
-                            clean::field(&p.service)
+                            clean::field(&service)
                         )
                     })
                     .collect();

@@ -9,7 +9,9 @@ pub mod lists;
 pub mod meta;
 pub mod ndjson;
 pub mod normal;
+pub mod service_lines;
 pub mod status;
+pub mod stdout;
 pub mod store;
 pub mod table;
 mod thread;
@@ -97,6 +99,8 @@ pub struct OutputConfig {
     /// A resumed scan's NDJSON file is first cut back to this length: the lines written after
     /// the checkpoint it resumes from are found again.
     pub truncate_ndjson: Option<u64>,
+    /// Watches standard output for a reader that went away (EPIPE: a stop, not a failure).
+    pub stdout: stdout::StdoutGuard,
 }
 
 impl OutputConfig {
@@ -109,15 +113,22 @@ type Writer = Box<dyn Write + Send>;
 
 /// Stdout is line-buffered: a 200k-row table cost a write(2) per row. Every sink flushes in
 /// `finish`, and the streaming one on every tick, so nothing waits longer than a tick.
-fn buffered_stdout() -> Writer {
-    Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+fn buffered_stdout(guard: &stdout::StdoutGuard) -> Writer {
+    Box::new(BufWriter::with_capacity(
+        1 << 16,
+        guard.writer(io::stdout()),
+    ))
 }
 
 /// A document is written under a temporary name (`safe_file`) and put in place when whole,
 /// so a reader never sees half a document; the `Pending` is committed at the end.
-fn open_document(dest: &Dest, pending: &mut Vec<Pending>) -> Result<Writer> {
+fn open_document(
+    dest: &Dest,
+    guard: &stdout::StdoutGuard,
+    pending: &mut Vec<Pending>,
+) -> Result<Writer> {
     match dest {
-        Dest::Stdout => Ok(buffered_stdout()),
+        Dest::Stdout => Ok(buffered_stdout(guard)),
         Dest::File(path) => {
             let p = safe_file::create(path, Mode::Shared)?;
             let f = p
@@ -158,14 +169,15 @@ fn open_sinks(
     meta: &ScanMeta,
     renames: &mut Vec<Pending>,
 ) -> Result<OpenedSinks> {
+    let g = &cfg.stdout;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !cfg.any_to_stdout() {
-        sinks.push(Box::new(table::TableSink::new(buffered_stdout())));
+        sinks.push(Box::new(table::TableSink::new(buffered_stdout(g))));
     }
     // The line lists are streams like NDJSON, opened the same safe way (appended on resume).
     let list = |d: &Dest, style| {
         let w: Writer = match d {
-            Dest::Stdout => buffered_stdout(),
+            Dest::Stdout => buffered_stdout(g),
             Dest::File(p) => Box::new(BufWriter::new(safe_file::stream(
                 p,
                 Mode::Shared,
@@ -177,12 +189,14 @@ fn open_sinks(
     for f in &cfg.files {
         let d = &f.dest;
         let sink: Box<dyn Sink> = match f.format {
-            Format::Json => Box::new(json::JsonSink::new(open_document(d, renames)?)),
-            Format::Grepable => Box::new(grepable::GrepableSink::new(open_document(d, renames)?)),
-            Format::Xml => Box::new(xml::XmlSink::new(open_document(d, renames)?)),
-            Format::Normal => Box::new(normal::NormalSink::new(open_document(d, renames)?)),
+            Format::Json => Box::new(json::JsonSink::new(open_document(d, g, renames)?)),
+            Format::Grepable => {
+                Box::new(grepable::GrepableSink::new(open_document(d, g, renames)?))
+            }
+            Format::Xml => Box::new(xml::XmlSink::new(open_document(d, g, renames)?)),
+            Format::Normal => Box::new(normal::NormalSink::new(open_document(d, g, renames)?)),
             Format::Ndjson => Box::new(match d {
-                Dest::Stdout => ndjson::NdjsonSink::new(buffered_stdout()),
+                Dest::Stdout => ndjson::NdjsonSink::new(buffered_stdout(g)),
                 Dest::File(p) => {
                     let (f, len) = open_ndjson(p, cfg)?;
                     ndjson::NdjsonSink::at(Box::new(f) as Writer, len)

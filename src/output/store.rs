@@ -3,6 +3,7 @@
 
 use crate::event::{
     BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto, Reason,
+    ServiceResult,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -15,6 +16,8 @@ pub struct HostEntry {
     pub ptr: Option<NameResult>,
     /// What open ports said (`--banners`), one per port.
     pub banners: Vec<BannerResult>,
+    /// What nmap found on open ports (`--nmap`), one per port.
+    pub services: Vec<ServiceResult>,
 }
 
 impl HostEntry {
@@ -106,6 +109,12 @@ impl HostEntry {
             .find(|b| (b.proto, b.port) == (proto, port))
     }
 
+    pub fn service(&self, proto: Proto, port: u16) -> Option<&ServiceResult> {
+        self.services
+            .iter()
+            .find(|s| (s.proto, s.port) == (proto, port))
+    }
+
     pub fn open_ports(&self) -> impl Iterator<Item = &PortResult> {
         self.ports.values().filter(|p| p.state == PortState::Open)
     }
@@ -173,6 +182,13 @@ impl ResultStore {
                 new
             }
             Event::Checkpoint(_) => false,
+            Event::Service(s) => {
+                let new = entry.service(s.proto, s.port).is_none();
+                if new {
+                    entry.services.push(*s);
+                }
+                new
+            }
         }
     }
 
@@ -188,6 +204,7 @@ impl ResultStore {
             (Some(h), Event::Port(p)) => !h.ports.contains(p.proto, p.port),
             (Some(h), Event::Name(_)) => h.ptr.is_none(),
             (Some(h), Event::Banner(b)) => h.banner(b.proto, b.port).is_none(),
+            (Some(h), Event::Service(s)) => h.service(s.proto, s.port).is_none(),
         }
     }
 
@@ -200,6 +217,11 @@ impl ResultStore {
                 .chain(h.ptr.iter().cloned().map(Event::Name))
                 .chain(h.ports.values().cloned().map(Event::Port))
                 .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
+                .chain(
+                    h.services
+                        .iter()
+                        .map(|s| Event::Service(Box::new(s.clone()))),
+                )
         })
     }
 

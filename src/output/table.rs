@@ -5,6 +5,7 @@ use super::Sink;
 use super::banner_lines::lines;
 use super::clean::text;
 use super::meta::{ScanMeta, Summary};
+use super::service_lines;
 use super::store::ResultStore;
 use std::io::{self, Write};
 
@@ -54,12 +55,18 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     .rtt_ms
                     .map(|r| format!("{r:.2} ms"))
                     .unwrap_or_else(|| "-".into());
+                let found = host.service(p.proto, p.port);
+                let service =
+                    found.map_or_else(|| text(&p.service).into_owned(), service_lines::name);
                 writeln!(
                     o,
                     "  {port:<12} {:<13} {:<18} {rtt:>9}",
                     p.state.as_str(),
-                    text(&p.service)
+                    service
                 )?;
+                for line in found.map(service_lines::lines).unwrap_or_default() {
+                    writeln!(o, "    | {line}")?;
+                }
                 for line in host.banner(p.proto, p.port).map(lines).unwrap_or_default() {
                     writeln!(o, "    | {line}")?;
                 }

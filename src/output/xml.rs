@@ -12,7 +12,7 @@ use super::clean;
 use super::meta::{ScanMeta, Summary, time_string};
 use super::store::{HostEntry, ResultStore, Unlisted};
 use super::xml_service::service;
-use crate::event::{PortState, Reason};
+use crate::event::{PortState, Reason, ServiceResult};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -101,6 +101,41 @@ fn extraports(
     by_state
 }
 
+/// What nmap itself found (`--nmap`): its `<service>` as it wrote it, CPEs included, and
+/// its scripts' `<script>` elements.
+fn nmap_service(o: &mut impl Write, s: &ServiceResult) -> io::Result<()> {
+    write!(o, r#"<service name="{}""#, attr(&s.name))?;
+    for (k, v) in [
+        ("product", &s.product),
+        ("version", &s.version),
+        ("extrainfo", &s.extrainfo),
+        ("tunnel", &s.tunnel),
+    ] {
+        if let Some(v) = v {
+            write!(o, r#" {k}="{}""#, attr(v))?;
+        }
+    }
+    write!(o, r#" method="{}" conf="{}""#, attr(&s.method), s.conf)?;
+    if s.cpe.is_empty() {
+        write!(o, "/>")?;
+    } else {
+        write!(o, ">")?;
+        for c in &s.cpe {
+            write!(o, "<cpe>{}</cpe>", attr(c))?;
+        }
+        write!(o, "</service>")?;
+    }
+    for script in &s.scripts {
+        write!(
+            o,
+            r#"<script id="{}" output="{}"/>"#,
+            attr(&script.id),
+            attr(&script.output)
+        )?;
+    }
+    Ok(())
+}
+
 fn host_xml(
     o: &mut impl Write,
     ip: &IpAddr,
@@ -157,7 +192,9 @@ fn host_xml(
                 p.ttl.unwrap_or(0)
             )?;
             let banner = host.banner(p.proto, p.port);
-            if let Some(s) = service(p, banner) {
+            if let Some(found) = host.service(p.proto, p.port) {
+                nmap_service(o, found)?;
+            } else if let Some(s) = service(p, banner) {
                 write!(o, r#"<service name="{}""#, attr(&s.name))?;
                 for (k, v) in [
                     ("product", &s.product),

@@ -81,6 +81,13 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
     let (lo, hi) = l.source_ports.bounds();
     line("source-port", format!("{lo}-{hi}"));
     line("banners", c.banners.enabled.to_string());
+    line(
+        "nmap",
+        c.nmap.as_ref().map_or_else(
+            || "no".to_string(),
+            |n| format!("{} ({} hosts at once)", n.args.join(" "), n.parallel),
+        ),
+    );
     line("names", format!("{:?}", c.names).to_lowercase());
     for f in &c.output.files {
         let name = match f.format {

@@ -2,7 +2,6 @@
 //! (sender and capture threads), with the options the configuration gives it.
 
 use super::Plan;
-use super::signals::watch_signals;
 use crate::config::ScanConfig;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
@@ -35,9 +34,6 @@ pub fn run_engine(
         .enable_all()
         .build()
         .map_err(|e| Error::Os("cannot start the async runtime", e))?;
-    let stop = ctx.stop.clone();
-    let (quiet, timeout) = (config.output.quiet, config.timing.timeout);
-    rt.spawn(async move { watch_signals(stop, quiet, timeout).await });
     let size = plan.space.size();
     match plan.engine {
         Engine::Connect | Engine::PingSocket => {
@@ -58,7 +54,6 @@ pub fn run_engine(
             Ok((state, None))
         }
         Engine::Raw => {
-            // The signal watcher keeps running on the runtime while the raw threads work.
             // The raw engine splits the shard between its sender threads itself.
             let walk = Walk {
                 size,

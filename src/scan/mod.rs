@@ -42,6 +42,8 @@ pub struct Scan {
     pub resume_lock: Option<std::fs::File>,
     /// Resume points are saved (checkpoints and the last one).
     pub checkpoints: bool,
+    /// The nmap that `--nmap` hands the open ports to, found on PATH before any probe.
+    pub nmap: Option<std::path::PathBuf>,
 }
 
 /// A resume point, the file it came from, and the lock held on that file.
@@ -84,6 +86,14 @@ pub fn prepare(
 ) -> Result<Scan> {
     let mut plan = plan(&config, privilege, router)?;
     let checkpoints = resume_point_writable(&config, &mut plan.notices)?;
+    let nmap = match &config.nmap {
+        Some(_) => Some(crate::nmap::process::locate().ok_or_else(|| {
+            crate::Error::Refused(
+                "--nmap: nmap is not installed (no nmap on PATH); install it (apt-get install nmap) or drop --nmap".into(),
+            )
+        })?),
+        None => None,
+    };
     let (resume, carried, carried_figures, ndjson, resume_lock) = match saved {
         Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
@@ -107,6 +117,7 @@ pub fn prepare(
         ndjson,
         resume_lock,
         checkpoints,
+        nmap,
     })
 }
 

@@ -52,7 +52,10 @@ fn resume(path: &Path, more: &[&str]) -> Result<(ScanConfig, Option<Saved>)> {
 fn resume_format_2_round_trips_and_format_1_is_refused_in_one_line() {
     let (path, point) = saved("roundtrip");
     let back = ResumePoint::load(&path).unwrap();
-    assert_eq!(back.config, point.config);
+    // What is not saved: whether the name was the default (a saved one is the user's now).
+    let mut want = point.config.clone();
+    want.resume_file_default = false;
+    assert_eq!(back.config, want);
     assert_eq!(back.state, point.state);
     // The seed is a string: no JSON reader rounds it.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -140,4 +143,28 @@ fn excludes_apply_again_on_resume_without_moving_the_positions() {
         prepare(c, s, ROOT, &lab_link),
         Err(Error::BadResume(..))
     ));
+}
+
+#[test]
+fn on_resume_the_nmap_hand_off_may_be_added_or_changed_and_is_checked_again() {
+    let (path, point) = saved("nmap");
+    assert_eq!(point.config.nmap, None);
+    let (c, _) = resume(&path, &["--nmap", "-sV -sC", "--nmap-parallel", "2"]).unwrap();
+    let n = c.nmap.unwrap();
+    assert_eq!((n.args, n.parallel), (vec!["-sV".into(), "-sC".into()], 2));
+    assert!(matches!(
+        resume(&path, &["--nmap", "-sS"]),
+        Err(Error::BadOption("--nmap", _))
+    ));
+    // Nothing to tune when the saved scan hands nothing off.
+    assert!(matches!(
+        resume(&path, &["--nmap-parallel", "8"]),
+        Err(Error::BadOption("--nmap-parallel", _))
+    ));
+    // A resume file without the field (written before --nmap existed) still loads.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old = text.replace(r#""nmap":null,"#, "");
+    assert_ne!(old, text);
+    std::fs::write(&path, old).unwrap();
+    assert_eq!(ResumePoint::load(&path).unwrap().config.nmap, None);
 }

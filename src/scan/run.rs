@@ -9,17 +9,20 @@ use crate::config::{Format, ScanConfig};
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::report::Reporter;
-use crate::error::Result;
-use crate::event::Event;
-use crate::event::{Listing, Stats, unix_now};
+use crate::error::{Error, Result};
+use crate::event::{Event, Listing, PortState, Proto, Stats, unix_now};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
+use crate::nmap::{NmapConfig, NmapStage, Report as NmapReport};
 use crate::output::meta::{Figures, ScanMeta, Summary};
+use crate::output::stdout::StdoutGuard;
 use crate::output::{Dest, OutputConfig, OutputThread, SavePoint, Saver};
 use crate::resume::{FORMAT, NdjsonMark, ResumePoint};
 use crate::resume_file::ResumeFile;
 use crate::stop::StopSignal;
+use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -40,6 +43,10 @@ pub struct Finished {
     /// What ended the scan early, if something failed while it ran (the results so far and
     /// the resume point are saved all the same).
     pub failure: Option<String>,
+    /// Standard output's reader went away (EPIPE), which stopped the scan as Ctrl-C would.
+    pub stdout_closed: bool,
+    /// How the hand-off to nmap went (`--nmap`).
+    pub nmap: Option<NmapReport>,
 }
 
 /// Runs the scan to the end or to a stop; saves a resume point when stopped.
@@ -53,7 +60,11 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         ndjson,
         resume_lock,
         checkpoints,
+        nmap,
     } = scan;
+    // Ctrl-C and SIGTERM, from the first probe to the last post stage.
+    let _signals = super::signals::watch(stop.clone(), config.output.quiet, config.timing.timeout)
+        .map_err(|e| Error::Os("cannot start the signal watcher", e))?;
     // Before any output is opened: a file of another, unfinished scan is never overwritten.
     let resume_file = ResumeFile::claim(&config.resume_file, resume_lock)?;
     let space = &plan.space;
@@ -102,10 +113,21 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         truncate_ndjson: ndjson
             .filter(|m| matches!(out.dest(Format::Ndjson), Some(Dest::File(p)) if *p == m.path))
             .map(|m| m.len),
+        stdout: StdoutGuard::new(stop.clone()),
     };
+    let stdout = out_cfg.stdout.clone();
     let (tx, engine_rx) = crossbeam_channel::unbounded();
     let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
     let (names_tx, rx) = crossbeam_channel::unbounded();
+    let (nmap_tx, nmap_rx) = crossbeam_channel::unbounded();
+    let nmap = nmap
+        .zip(config.nmap.as_ref())
+        .map(|(program, o)| NmapConfig {
+            program,
+            args: o.args.clone(),
+            parallel: o.parallel as usize,
+            seeds: open_tcp(&carried),
+        });
     let saver = checkpoints.then(|| resume_saver(&config, resume_file, carried_figures.clone()));
     let output = OutputThread::start(
         &out_cfg,
@@ -137,7 +159,8 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         banners_tx,
         stop.clone(),
     );
-    let names_stage = start_names(&config, space, banners_rx, names_tx);
+    let nmap_stage = NmapStage::start(nmap, banners_rx, nmap_tx, stop.clone());
+    let names_stage = start_names(&config, space, nmap_rx, names_tx);
     let ctx = EngineContext {
         space: space.clone(),
         report: Reporter::new(names, stats.clone(), tx, listing),
@@ -149,6 +172,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let (state, failure) = run_engine(&config, &plan, resume, &ctx)?;
     drop(ctx);
     banners.finish();
+    let nmap = nmap_stage.finish();
     names_stage.finish();
     // Complete means nothing is left to do, however the run ended: a stop that lands after
     // the last target finished leaves no resume point to save.
@@ -178,6 +202,8 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         figures,
         resume_saved,
         failure,
+        stdout_closed: stdout.is_closed(),
+        nmap,
     })
 }
 
@@ -249,4 +275,25 @@ fn remaining(size: u64, shard: Shard, s: &CursorState) -> u64 {
         (size - s.next_position).div_ceil(shard.count)
     };
     fresh + s.pending.len() as u64
+}
+
+/// Open TCP ports among a resumed scan's carried results that nmap has not examined yet.
+fn open_tcp(carried: &[Event]) -> Vec<(IpAddr, u16)> {
+    let examined: HashSet<(IpAddr, u16)> = carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Service(s) => Some((s.ip, s.port)),
+            _ => None,
+        })
+        .collect();
+    carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
+                Some((p.ip, p.port))
+            }
+            _ => None,
+        })
+        .filter(|k| !examined.contains(k))
+        .collect()
 }

@@ -33,3 +33,19 @@ pub async fn watch_signals(stop: StopSignal, quiet: bool, timeout: std::time::Du
         }
     }
 }
+
+/// Watches for signals on a runtime of its own for as long as the returned value lives: the
+/// whole run, engine and post stages (the nmap hand-off runs after the engine's runtime ended).
+pub fn watch(
+    stop: StopSignal,
+    quiet: bool,
+    timeout: std::time::Duration,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("signals")
+        .enable_all()
+        .build()?;
+    rt.spawn(watch_signals(stop, quiet, timeout));
+    Ok(rt)
+}
