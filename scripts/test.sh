@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): unit, property and CLI tests everywhere; the lab tests too when
-# run as root (they install iproute2, nftables, python3, openssl and libpcap-dev first if
-# missing), and the raw lab tests a second time with the libpcap backend (`--features pcap`).
+# run as root (it installs what they need first if missing: iproute2, nftables, python3,
+# openssl, libpcap-dev, strace, nmap, ndiff, xmllint, python-libnmap), and the raw lab tests a
+# second time with the libpcap backend (`--features pcap`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=()
@@ -16,6 +17,19 @@ if [ "$(id -u)" = 0 ]; then
   if ! command -v strace >/dev/null && command -v apt-get >/dev/null; then
     apt-get install -y -qq strace >/dev/null 2>&1 ||
       { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+  fi
+  # -oX's checks and the nmap hand-off: nmap (its DTD, nmap-services, the scanner to compare
+  # with), ndiff, xmllint, and python-libnmap (PyPI) for the python3 the tests run.
+  missing=()
+  for tool in nmap ndiff xmllint pip3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+    pkgs="nmap ndiff libxml2-utils python3-pip"
+    apt-get install -y -qq $pkgs >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq $pkgs >/dev/null; }
+  fi
+  if ! python3 -c "import libnmap" 2>/dev/null; then
+    python3 -m pip install -q python-libnmap 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages python-libnmap
   fi
   # As root the lab tests must run: a skip would be a silent pass.
   export SYNSWEEP_REQUIRE_LAB=1
