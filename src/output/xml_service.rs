@@ -29,7 +29,10 @@ impl Service {
 /// not name, and neither do we (ndiff would report "unknown" as a difference).
 pub fn service(p: &PortResult, banner: Option<&BannerResult>) -> Option<Service> {
     let mut s = Service {
-        name: p.service.clone(),
+        // What nmap's own table says, as nmap would write it (ndiff compares names).
+        name: crate::ports::services::nmap_style_name(p.port, p.proto)
+            .unwrap_or_default()
+            .to_string(),
         product: None,
         version: None,
         extrainfo: None,
@@ -226,7 +229,13 @@ mod tests {
         );
         let s = service(&port(443, "https"), Some(&banner(443, "https", ""))).unwrap();
         assert_eq!((s.name.as_str(), s.tunnel), ("http", Some("ssl")));
+        // A TLS handshake says the tunnel, not the service: the name stays the table's
+        // (nmap's where it is installed: 9443 is tungsten-https there).
         let s = service(&port(9443, "unknown"), Some(&banner(9443, "tls", ""))).unwrap();
-        assert_eq!((s.name.as_str(), s.tunnel), ("unknown", Some("ssl")));
+        let table = crate::ports::services::nmap_style_name(9443, crate::event::Proto::Tcp);
+        assert_eq!(
+            (s.name.as_str(), s.tunnel),
+            (table.unwrap_or(""), Some("ssl"))
+        );
     }
 }

@@ -87,6 +87,14 @@ impl Lab {
         c
     }
 
+    /// Another program (nmap, ndiff) in the scanner namespace.
+    pub fn program(&self, program: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &format!("{}-s", self.name), program])
+            .args(args);
+        c
+    }
+
     /// Turns the target's ICMP error rate limit on (Linux's default) or off.
     pub fn icmp_limit(&self, on: bool) {
         let out = Command::new(root_dir().join("scripts/lab.sh"))
