@@ -95,7 +95,9 @@ fn switch(a: Account) -> Result<(), DropError> {
         )
     };
     if back == 0 {
-        return Err(DropError::Check("setuid(0) succeeded after the drop".into()));
+        return Err(DropError::Check(
+            "setuid(0) succeeded after the drop".into(),
+        ));
     }
     if (uid, euid, gid, egid) != (a.uid, a.uid, a.gid, a.gid) {
         return Err(DropError::Check(format!(

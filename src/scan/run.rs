@@ -60,6 +60,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         ndjson,
         resume_lock,
         checkpoints,
+        link,
         nmap,
     } = scan;
     // Ctrl-C and SIGTERM, from the first probe to the last post stage.
@@ -169,7 +170,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         checkpoint_every: Some(CHECKPOINT_EVERY),
     };
     let started = Instant::now();
-    let (state, failure) = run_engine(&config, &plan, resume, &ctx)?;
+    let (state, failure) = run_engine(&config, &plan, link, resume, &ctx)?;
     drop(ctx);
     banners.finish();
     let nmap = nmap_stage.finish();
