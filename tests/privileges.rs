@@ -257,3 +257,40 @@ fn user_names_the_account_to_run_as_and_needs_root() {
     assert!(status_field(&s, "Uid:").starts_with("65534\t"), "{s}");
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn another_users_file_in_a_sticky_directory_is_refused_before_any_probe() {
+    if !root_part("sticky directory") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let port = l.local_addr().unwrap().port();
+    // Like /tmp: root's, 1777, holding a file of another user's.
+    let sticky = dir_of("sticky", 0);
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let theirs = sticky.join("out.json");
+    std::fs::write(&theirs, "theirs").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(1), Some(1)).unwrap();
+    let o = as_sudo_nobody(&sticky)
+        .args([
+            "-sT",
+            "127.0.0.1",
+            "-n",
+            "-q",
+            "-p",
+            &port.to_string(),
+            "-oJ",
+        ])
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("sticky directory"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(l.accept().is_err(), "a probe was sent before the refusal");
+    assert_eq!(common::read(&theirs), "theirs");
+    let _ = std::fs::remove_dir_all(sticky);
+}
