@@ -2,8 +2,10 @@
 //!
 //! - `config` (crate::config) resolves the command line into a `ScanConfig`;
 //! - `plan` turns a configuration into an engine, an index space and a link (pure);
+//! - `privileges` opens the packet sockets, drops privileges, and tries the files as the user
+//!   the scan then runs as (before any thread or probe);
 //! - `run` drives the engine and the stages to the end or to a stop, and saves;
-//! - `signals` turns Ctrl-C and SIGTERM into stop levels;
+//! - `signals` turns SIGINT, SIGTERM, SIGHUP and SIGQUIT into stop levels;
 //! - `echo` prints a configuration for `--echo`.
 
 pub mod echo;
