@@ -61,6 +61,8 @@ pub enum Error {
     Link(String),
     #[error("{0}: {1}")]
     Os(&'static str, std::io::Error),
+    #[error(transparent)]
+    Drop(#[from] crate::drop::apply::DropError),
 }
 
 impl Error {
@@ -68,7 +70,7 @@ impl Error {
     /// run again), 1 for what went wrong while running.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::WriteFile(..) | Error::Os(..) | Error::Link(..) => 1,
+            Error::WriteFile(..) | Error::Os(..) | Error::Link(..) | Error::Drop(..) => 1,
             _ => 2,
         }
     }

@@ -4,6 +4,7 @@ pub mod banners;
 pub mod cli;
 pub mod config;
 pub mod cursor;
+pub mod drop;
 pub mod engine;
 pub mod error;
 pub mod event;

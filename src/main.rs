@@ -3,6 +3,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use synsweep::cli::{self, first_line};
 use synsweep::config::from_cli::Inputs;
+use synsweep::drop::account;
 use synsweep::link::route;
 use synsweep::privilege::Privilege;
 use synsweep::scan;
@@ -62,7 +63,14 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
         print_quietly(&scan::echo::render(&config, privilege));
         return Ok(ExitCode::SUCCESS);
     }
-    let scan = scan::prepare(config, saved, privilege, &route::route)?;
+    let user = match parsed.cli.user.as_deref() {
+        Some(name) => Some(account::lookup(name).map_err(synsweep::Error::Refused)?),
+        None => None,
+    };
+    let mut scan = scan::prepare(config, saved, privilege, &route::route)?;
+    // Before any thread starts and any probe is sent: open the packet sockets, drop to the
+    // user the scan runs as, and try its files as that user.
+    scan::open_and_drop(&mut scan, user)?;
     let quiet = scan.config.output.quiet;
     let offline = scan.config.engine.backend == synsweep::link::Backend::Offline;
     if !quiet {

@@ -198,6 +198,32 @@ impl Drop for Pending {
     }
 }
 
+/// In a sticky directory (/tmp) only the owner of a file or of the directory may rename over
+/// it (synsweep runs without CAP_FOWNER after the privilege drop): found now, with one line,
+/// and not when the finished document is renamed into place at the end of the scan.
+fn refuse_unreplaceable(path: &Path, p: &Path) -> Result<()> {
+    let (Ok(file), Ok(dir)) = (std::fs::metadata(p), std::fs::metadata(parent(p))) else {
+        return Ok(()); // nothing to replace (or the temporary file's creation will say why)
+    };
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let euid = unsafe { libc::geteuid() };
+    if sticky_blocks(dir.mode(), dir.uid(), file.uid(), euid) {
+        return Err(refuse(
+            path,
+            format!(
+                "it belongs to uid {} in a sticky directory, and synsweep runs as uid {euid}: only its owner may replace it",
+                file.uid()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a sticky directory keeps `euid` from renaming over a file (rename(2), EPERM).
+pub fn sticky_blocks(dir_mode: u32, dir_uid: u32, file_uid: u32, euid: u32) -> bool {
+    dir_mode & libc::S_ISVTX != 0 && euid != dir_uid && euid != file_uid
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -219,6 +245,7 @@ pub fn create_as(path: &Path, mode: Mode, who: &Invoker) -> Result<Pending> {
             rename: None,
         }),
         Resolved::Regular(p) | Resolved::Missing(p) => {
+            refuse_unreplaceable(path, &p)?;
             let Some(name) = p.file_name() else {
                 return Err(refuse(path, "not a file name"));
             };

@@ -403,3 +403,102 @@ fn reverse_dns_names_the_hosts_that_answered_or_every_target_or_none() {
     assert!(ptr_names(&none).is_empty(), "-n looks nothing up");
     assert_eq!(hosts_up(&none).len(), 246);
 }
+
+/// A raw SYN scan under (simulated) sudo: the packet sockets are opened as root, then the
+/// scanner runs as the invoking user — /proc shows uid 65534, no capability, no new
+/// privileges while it scans — and its results stay exact, in a file that user owns.
+#[test]
+fn syn_under_sudo_drops_to_the_user_and_stays_exact() {
+    use std::os::unix::fs::MetadataExt;
+    use std::time::{Duration, Instant};
+    if let Some(lab) = lab("syn_under_sudo_drops_to_the_user_and_stays_exact") {
+        let nd = tmp("sudo-drop.ndjson");
+        let resume = tmp("sudo-drop.resume");
+        let sudo = ["env", "SUDO_UID=65534", "SUDO_GID=65534"];
+        let args = [
+            "-sS",
+            "198.18.0.0/24",
+            "-p",
+            "top100",
+            "--show-closed",
+            "--timeout",
+            "500ms",
+            "--rate",
+            "5000",
+            "-n",
+            "-q",
+            "--resume-file",
+            resume.to_str().unwrap(),
+            "-oD",
+            nd.to_str().unwrap(),
+        ];
+        let child = lab
+            .command_under(&sudo, &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn synsweep in the lab");
+        // `ip netns exec` and `env` exec in turn: the pid becomes synsweep's. Its threads
+        // start only after the drop.
+        let path = format!("/proc/{}/status", child.id());
+        let until = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            let s = std::fs::read_to_string(&path).unwrap_or_default();
+            let field = |k: &str| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            if field("Name:") == "synsweep" && field("Threads:").parse::<u32>().unwrap_or(0) > 1 {
+                break s;
+            }
+            assert!(Instant::now() < until, "the scan never started: {s}");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(field("Uid:"), "65534\t65534\t65534\t65534", "{status}");
+        assert_eq!(field("Gid:"), "65534\t65534\t65534\t65534", "{status}");
+        assert_eq!(field("Groups:"), "", "{status}");
+        assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
+        assert_eq!(field("CapPrm:"), "0000000000000000", "{status}");
+        assert_eq!(field("NoNewPrivs:"), "1", "{status}");
+        let out = child.wait_with_output().expect("wait for synsweep");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::metadata(&nd).unwrap().uid(), 65534, "owner");
+        let mut got = std::collections::BTreeMap::new();
+        ndjson_ports(&read(&nd), &mut got);
+        let ports = parse_port_ranges(&top100_ports());
+        let want = GroundTruth::load().expect(hosts_24(), &ports);
+        let wrong: Vec<_> = want
+            .iter()
+            .filter(|(t, s)| got.get(t) != Some(s))
+            .take(10)
+            .collect();
+        assert!(wrong.is_empty(), "differs from ground truth at {wrong:?}");
+        assert_eq!(got.len(), want.len());
+    }
+}
+
+/// The ports `-p top100` names, as synsweep's own `--echo` resolves them.
+fn top100_ports() -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["--echo", "-sT", "198.18.0.1", "-p", "top100"])
+        .output()
+        .expect("synsweep --echo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("ports = "))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no ports line in --echo: {text}"))
+}

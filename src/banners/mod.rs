@@ -1,8 +1,10 @@
 //! Banners (`--banners`) as a post stage between the engines and the output: events pass at
 //! once, and every open TCP port is queued for a grab on the stage's own runtime, at most
 //! `concurrency` at a time. A banner becomes its own event (`"type":"banner"`). The sender
-//! never waits for any of it; the scan's end waits for the grabs still out (each bounded by
-//! its connect and read timeouts), unless a second Ctrl-C aborts.
+//! never waits for any of it; the scan's end waits for the grabs still out, unless a second
+//! signal aborts them. Every grab has an overall deadline (`grab_deadline`: the connect and
+//! read timeouts and a margin), whatever the service does — a tarpit trickling a byte a
+//! second, a fallback to HTTP, AI endpoints. After a graceful stop no new grab starts.
 
 pub mod ai;
 pub mod grab;
@@ -30,6 +32,14 @@ pub struct BannerConfig {
     pub keep_bytes: usize,
     /// Forward names of host-name targets: the HTTP Host header and the TLS SNI.
     pub names: HashMap<IpAddr, String>,
+}
+
+/// Beyond the connect and read timeouts, what a grab may take (TLS set-up, scheduling).
+const GRAB_MARGIN: Duration = Duration::from_millis(500);
+
+/// The longest one grab takes, everything included.
+pub fn grab_deadline(connect_timeout: Duration, read_timeout: Duration) -> Duration {
+    connect_timeout + read_timeout + GRAB_MARGIN
 }
 
 pub struct BannerStage {
@@ -100,29 +110,47 @@ fn run_grabs(
         tls: tls::connector(),
     });
     let names = Arc::new(config.names);
+    let deadline = grab_deadline(config.connect_timeout, config.read_timeout);
     rt.block_on(async move {
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         while let Some((ip, port)) = jobs.recv().await {
-            if stop.level() == StopLevel::Abort {
-                break;
+            match stop.level() {
+                StopLevel::Abort => break,
+                // Stopping: the ports still queued get no grab (the queue drains).
+                StopLevel::Graceful => continue,
+                StopLevel::Running => {}
             }
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
+            // Waiting for a free slot (all of them may be held by slow services) ends on a
+            // stop: this port then gets no grab.
+            let slot = tokio::select! {
+                s = slots.clone().acquire_owned() => match s {
+                    Ok(s) => s,
+                    Err(_) => break,
+                },
+                () = stop.changed_from(StopLevel::Running) => continue,
             };
             let (cfg, names, out) = (cfg.clone(), names.clone(), output.clone());
             tasks.spawn(async move {
                 let host = names.get(&ip).map(String::as_str);
-                if let Some(b) = grab::grab(ip, port, host, &cfg).await {
+                let grab = tokio::time::timeout(deadline, grab::grab(ip, port, host, &cfg));
+                if let Ok(Some(b)) = grab.await {
                     let _ = out.send(Event::Banner(Box::new(b)));
                 }
                 drop(slot);
             });
             while tasks.try_join_next().is_some() {}
         }
-        while tasks.join_next().await.is_some() {
+        // What is in flight finishes within its deadline; an abort ends it at once.
+        loop {
             if stop.level() == StopLevel::Abort {
                 tasks.abort_all();
+                break;
+            }
+            let level = stop.level();
+            tokio::select! {
+                done = tasks.join_next() => if done.is_none() { break },
+                () = stop.changed_from(level) => {}
             }
         }
     });

@@ -114,3 +114,68 @@ fn open_ports_get_banners_and_events_pass_through() {
 }
 
 mod hostile;
+
+/// A service that accepts and then holds the connection: one byte every `every`, no newline,
+/// for as long as the client stays (a tarpit). Each connection on its own thread.
+fn tarpit(every: Duration) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming().take(16) {
+            let Ok(mut c) = c else { continue };
+            std::thread::spawn(move || {
+                for _ in 0..600 {
+                    std::thread::sleep(every);
+                    if c.write_all(b"x").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn stage_on(port: u16, connect: Duration, read: Duration, stop: StopSignal) -> BannerStage {
+    let (in_tx, in_rx) = crossbeam_channel::unbounded();
+    let (out_tx, _out_rx) = crossbeam_channel::unbounded();
+    let config = BannerConfig {
+        enabled: true,
+        concurrency: 4,
+        connect_timeout: connect,
+        read_timeout: read,
+        keep_bytes: 1024,
+        names: HashMap::new(),
+    };
+    let stage = BannerStage::start(config, in_rx, out_tx, stop);
+    in_tx.send(open(port)).unwrap();
+    stage
+}
+
+#[test]
+fn a_tarpit_holds_a_grab_no_longer_than_its_deadline() {
+    let (c, r) = (Duration::from_millis(200), Duration::from_millis(400));
+    let t = std::time::Instant::now();
+    stage_on(
+        tarpit(Duration::from_millis(100)),
+        c,
+        r,
+        StopSignal::default(),
+    )
+    .finish();
+    let took = t.elapsed();
+    assert!(took <= grab_deadline(c, r), "{took:?}");
+}
+
+#[test]
+fn an_abort_ends_grabs_in_flight_at_once() {
+    let long = Duration::from_secs(20);
+    let stop = StopSignal::default();
+    let stage = stage_on(tarpit(Duration::from_millis(100)), long, long, stop.clone());
+    std::thread::sleep(Duration::from_millis(300));
+    stop.escalate();
+    stop.escalate();
+    let t = std::time::Instant::now();
+    stage.finish();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}

@@ -96,6 +96,10 @@ pub struct Cli {
     /// Fail instead of falling back to a connect scan without raw-socket privileges
     #[arg(long)]
     pub privileged_only: bool,
+    /// Run as this user once the packet sockets are open (tcpdump's -Z), instead of the sudo
+    /// user or root without capabilities; needs root
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// Probes per second, retries included [default: 20000 for raw scans, unlimited for connect]
     #[arg(long, visible_alias = "max-rate", value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,

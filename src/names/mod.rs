@@ -66,7 +66,12 @@ pub struct StageConfig {
     pub cache: NameCache,
     /// The pipelined client that asks first (None: the lookup workers ask everything).
     pub fast: Option<ptr::PtrClient>,
+    /// An abort ends the linger at once (a graceful stop lets it run: it is bounded).
+    pub stop: crate::stop::StopSignal,
 }
+
+/// How soon the linger notices an abort.
+const ABORT_POLL: Duration = Duration::from_millis(50);
 
 impl NameStage {
     /// Forwards `input` to `output`, adding name events.
@@ -79,6 +84,7 @@ impl NameStage {
             linger,
             mut cache,
             fast,
+            stop,
         } = config;
         let handle = std::thread::spawn(move || {
             if mode == Mode::Never {
@@ -188,9 +194,11 @@ impl NameStage {
             let deadline = Instant::now() + linger;
             let mut fast_open = true;
             while pending.get() > 0
+                && stop.level() != crate::stop::StopLevel::Abort
                 && let Some(left) = deadline.checked_duration_since(Instant::now())
             {
-                let timeout = crossbeam_channel::after(left);
+                // In slices, so that an abort is seen within one.
+                let timeout = crossbeam_channel::after(left.min(ABORT_POLL));
                 select! {
                     recv(names_rx) -> n => match n {
                         Ok(n) => deliver(n, &mut cache),
@@ -253,6 +261,7 @@ mod tests {
             linger: Duration::from_millis(300),
             cache,
             fast: None,
+            stop: crate::stop::StopSignal::default(),
         };
         let stage = NameStage::start(config, in_rx, out_tx);
         for e in events {
@@ -367,6 +376,7 @@ mod tests {
             linger: Duration::from_millis(300),
             cache: NameCache::load(None, 0),
             fast: Some(client),
+            stop: crate::stop::StopSignal::default(),
         };
         let stage = NameStage::start(config, in_rx, out_tx);
         in_tx.send(host("198.18.0.1")).unwrap();
@@ -396,5 +406,36 @@ mod tests {
         assert_eq!(out.len(), 1, "the host event went through at once");
         // Not a timing test: a stage that waited for the resolver would take an hour.
         assert!(took < Duration::from_secs(60), "waited {took:?}");
+    }
+
+    #[test]
+    fn an_abort_ends_the_linger_at_once() {
+        let stuck: Lookup = Arc::new(|_| {
+            std::thread::sleep(Duration::from_secs(3600));
+            Outcome::NoName
+        });
+        let (in_tx, in_rx) = crossbeam_channel::unbounded();
+        let (out_tx, _out_rx) = crossbeam_channel::unbounded();
+        let stop = crate::stop::StopSignal::default();
+        let config = StageConfig {
+            mode: Mode::Answered,
+            workers: 1,
+            lookup: stuck,
+            all_hosts: vec![],
+            linger: Duration::from_secs(30),
+            cache: NameCache::load(None, 0),
+            fast: None,
+            stop: stop.clone(),
+        };
+        let stage = NameStage::start(config, in_rx, out_tx);
+        in_tx.send(host("198.18.0.1")).unwrap();
+        drop(in_tx);
+        std::thread::sleep(Duration::from_millis(100));
+        stop.escalate();
+        stop.escalate();
+        let t = Instant::now();
+        stage.finish();
+        // The linger is 30 s: only the abort ends it this soon.
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     }
 }

@@ -167,3 +167,15 @@ fn a_stream_appends_to_the_file_it_resumes_and_a_fresh_one_replaces() {
     ));
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn a_sticky_directory_keeps_others_from_replacing_a_file() {
+    // /tmp (1777, root's): another user's file cannot be renamed over, one's own can.
+    assert!(sticky_blocks(0o41777, 0, 1000, 65534));
+    assert!(!sticky_blocks(0o41777, 0, 65534, 65534));
+    // The directory's owner may; without the sticky bit anyone who may write may.
+    assert!(!sticky_blocks(0o41777, 65534, 1000, 65534));
+    assert!(!sticky_blocks(0o40777, 0, 1000, 65534));
+    // Root without capabilities (after the drop) is bound like anyone.
+    assert!(sticky_blocks(0o41777, 1000, 1000, 0));
+}

@@ -8,7 +8,7 @@ use crate::engine::EngineContext;
 use crate::engine::connect::{self, ConnectOptions};
 use crate::engine::connector::KernelConnector;
 use crate::engine::ping_socket::PingSocketConnector;
-use crate::engine::raw::launch::{self, LaunchOptions};
+use crate::engine::raw::launch::{self, LaunchOptions, OpenLink};
 use crate::engine::raw::{RawOptions, Walk};
 use crate::engine::udp_connector::UdpConnector;
 use crate::error::{Error, Result};
@@ -27,6 +27,7 @@ pub const DEFAULT_RAW_RATE: u64 = 20_000;
 pub fn run_engine(
     config: &ScanConfig,
     plan: &Plan,
+    link: OpenLink,
     resume: Option<CursorState>,
     ctx: &EngineContext,
 ) -> Result<(CursorState, Option<String>)> {
@@ -62,7 +63,7 @@ pub fn run_engine(
                 resume,
             };
             let opts = raw_options(config);
-            let outcome = launch::launch(&opts, plan.route.as_ref(), &walk, ctx)?;
+            let outcome = launch::launch(&opts, plan.route.as_ref(), link, &walk, ctx)?;
             let c = &outcome.counters;
             ctx.stats.forged.store(c.forged, Relaxed);
             ctx.stats.duplicates.store(c.duplicates, Relaxed);
@@ -71,6 +72,15 @@ pub fn run_engine(
                 .map(|e| format!("the raw engine stopped: {e}"));
             Ok((outcome.state, failure))
         }
+    }
+}
+
+/// The raw engine's packet sockets, while the process may still open them (see
+/// `privileges`); nothing for the connect engines.
+pub fn open_link(config: &ScanConfig, plan: &Plan) -> Result<OpenLink> {
+    match plan.engine {
+        Engine::Raw => launch::open_link(&raw_options(config), plan.route.as_ref()),
+        Engine::Connect | Engine::PingSocket => Ok(OpenLink::Nothing),
     }
 }
 

@@ -2,13 +2,16 @@
 //!
 //! - `config` (crate::config) resolves the command line into a `ScanConfig`;
 //! - `plan` turns a configuration into an engine, an index space and a link (pure);
+//! - `privileges` opens the packet sockets, drops privileges, and tries the files as the user
+//!   the scan then runs as (before any thread or probe);
 //! - `run` drives the engine and the stages to the end or to a stop, and saves;
-//! - `signals` turns Ctrl-C and SIGTERM into stop levels;
+//! - `signals` turns SIGINT, SIGTERM, SIGHUP and SIGQUIT into stop levels;
 //! - `echo` prints a configuration for `--echo`.
 
 pub mod echo;
 mod engine;
 pub mod plan;
+pub mod privileges;
 pub mod run;
 mod signals;
 
@@ -24,6 +27,7 @@ use crate::privilege::Privilege;
 use crate::resume::{NdjsonMark, ResumePoint};
 use crate::resume_file::{self, Loaded};
 pub use plan::{Plan, RAW_ENGINE_BUILT, plan};
+pub use privileges::open_and_drop;
 pub use run::{Finished, run};
 
 /// A scan ready to run: its configuration, its plan, and where it starts.
@@ -40,8 +44,11 @@ pub struct Scan {
     pub ndjson: Option<NdjsonMark>,
     /// The lock on the resume file this scan continues.
     pub resume_lock: Option<std::fs::File>,
-    /// Resume points are saved (checkpoints and the last one).
+    /// Resume points are saved (checkpoints and the last one): tried as the user the scan
+    /// runs as, after the drop (`open_and_drop`); false until then.
     pub checkpoints: bool,
+    /// The raw engine's packet sockets, opened before the drop (`open_and_drop`).
+    pub link: crate::engine::raw::launch::OpenLink,
     /// The nmap that `--nmap` hands the open ports to, found on PATH before any probe.
     pub nmap: Option<std::path::PathBuf>,
 }
@@ -84,8 +91,7 @@ pub fn prepare(
     privilege: Privilege,
     router: RoutePlanner,
 ) -> Result<Scan> {
-    let mut plan = plan(&config, privilege, router)?;
-    let checkpoints = resume_point_writable(&config, &mut plan.notices)?;
+    let plan = plan(&config, privilege, router)?;
     let nmap = match &config.nmap {
         Some(_) => Some(crate::nmap::process::locate().ok_or_else(|| {
             crate::Error::Refused(
@@ -116,7 +122,8 @@ pub fn prepare(
         carried_figures,
         ndjson,
         resume_lock,
-        checkpoints,
+        checkpoints: false,
+        link: crate::engine::raw::launch::OpenLink::Nothing,
         nmap,
     })
 }
@@ -126,7 +133,10 @@ pub fn prepare(
 /// fails before it starts, not at the end); the default one in the current directory may not
 /// be (a read-only directory, another user's): the scan then runs without checkpoints, and
 /// says so in one line.
-fn resume_point_writable(config: &ScanConfig, notices: &mut Vec<String>) -> Result<bool> {
+pub(crate) fn resume_point_writable(
+    config: &ScanConfig,
+    notices: &mut Vec<String>,
+) -> Result<bool> {
     use crate::safe_file::{self, Mode};
     // A temporary file made and dropped (its drop removes it): the same way a save writes.
     match safe_file::create(&config.resume_file, Mode::Private) {

@@ -60,10 +60,11 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         ndjson,
         resume_lock,
         checkpoints,
+        link,
         nmap,
     } = scan;
-    // Ctrl-C and SIGTERM, from the first probe to the last post stage.
-    let _signals = super::signals::watch(stop.clone(), config.output.quiet, config.timing.timeout)
+    // SIGINT, SIGTERM, SIGHUP, SIGQUIT, from the first probe to the last post stage.
+    let signals = super::signals::watch(stop.clone(), config.output.quiet, config.timing.timeout)
         .map_err(|e| Error::Os("cannot start the signal watcher", e))?;
     // Before any output is opened: a file of another, unfinished scan is never overwritten.
     let resume_file = ResumeFile::claim(&config.resume_file, resume_lock)?;
@@ -160,7 +161,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         stop.clone(),
     );
     let nmap_stage = NmapStage::start(nmap, banners_rx, nmap_tx, stop.clone());
-    let names_stage = start_names(&config, space, nmap_rx, names_tx);
+    let names_stage = start_names(&config, space, nmap_rx, names_tx, stop.clone());
     let ctx = EngineContext {
         space: space.clone(),
         report: Reporter::new(names, stats.clone(), tx, listing),
@@ -169,14 +170,16 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         checkpoint_every: Some(CHECKPOINT_EVERY),
     };
     let started = Instant::now();
-    let (state, failure) = run_engine(&config, &plan, resume, &ctx)?;
+    let (state, failure) = run_engine(&config, &plan, link, resume, &ctx)?;
     drop(ctx);
     banners.finish();
     let nmap = nmap_stage.finish();
     names_stage.finish();
-    // Complete means nothing is left to do, however the run ended: a stop that lands after
-    // the last target finished leaves no resume point to save.
-    let complete = state.pending.is_empty() && state.next_position >= space.size();
+    // Complete means nothing is left to do and no signal cut the run short: a stop during
+    // the banners, names or nmap stages leaves them unfinished, so it is saved (and exits
+    // 130) like a stop while scanning; resuming it finds every probe done and completes.
+    let complete =
+        state.pending.is_empty() && state.next_position >= space.size() && !signals.signalled.any();
     let figures = Figures::read(&stats, started.elapsed().as_secs_f64());
     // Documents count the whole scan, earlier runs included; the line on stderr this run.
     let whole = carried_figures.plus(&figures);
@@ -242,6 +245,7 @@ fn start_names(
     space: &crate::space::TargetSpace,
     input: crossbeam_channel::Receiver<crate::event::Event>,
     output: crossbeam_channel::Sender<crate::event::Event>,
+    stop: StopSignal,
 ) -> NameStage {
     let mode = config.names;
     NameStage::start(
@@ -262,6 +266,7 @@ fn start_names(
             fast: (mode != NameMode::Never)
                 .then(names::ptr::PtrClient::from_system)
                 .flatten(),
+            stop,
         },
         input,
         output,

@@ -24,10 +24,43 @@ pub struct LaunchOptions {
     pub raw: RawOptions,
 }
 
-/// Runs the scan on the chosen backend. `route` is None only for the offline benchmark.
+/// The packet sockets of a live scan, opened while the process still has the privilege to
+/// (`open_link`), then handed to `launch` after the privilege is dropped. The capture ring's
+/// mapping and the sockets stay valid: the kernel checks CAP_NET_RAW when a packet socket is
+/// created, not when it sends or receives.
+pub enum OpenLink {
+    /// Offline, dry run: nothing to open.
+    Nothing,
+    #[cfg(target_os = "linux")]
+    AfPacket {
+        rx: crate::link::afpacket::AfPacket,
+        txs: Vec<crate::link::afpacket::AfPacket>,
+    },
+    #[cfg(feature = "pcap")]
+    Pcap {
+        rx: crate::link::pcap::PcapRx,
+        txs: Vec<crate::link::pcap::PcapTx>,
+    },
+}
+
+/// Opens what the backend needs on the planned link: a capture socket (with its kernel
+/// filter and ring) and one send socket per sender thread, or the libpcap handles.
+pub fn open_link(opts: &LaunchOptions, route: Option<&LinkPlan>) -> Result<OpenLink> {
+    match (opts.backend, route) {
+        (Backend::Live, Some(plan)) if opts.pcap || !cfg!(target_os = "linux") => {
+            open_pcap(plan, opts)
+        }
+        (Backend::Live, Some(plan)) => open_afpacket(plan, opts),
+        _ => Ok(OpenLink::Nothing),
+    }
+}
+
+/// Runs the scan on the chosen backend, on the sockets `open_link` opened. `route` is None
+/// only for the offline benchmark.
 pub fn launch(
     opts: &LaunchOptions,
     route: Option<&LinkPlan>,
+    link: OpenLink,
     walk: &Walk,
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
@@ -55,27 +88,25 @@ pub fn launch(
         source_ports: opts.source_ports,
         proto: ctx.space.proto(),
     };
-    with_backend(&ScanProbe::new(&setup), opts, route, walk, ctx)
+    with_backend(&ScanProbe::new(&setup), opts, route, link, walk, ctx)
 }
 
 fn with_backend<P: Probe>(
     probe: &P,
     opts: &LaunchOptions,
     route: Option<&LinkPlan>,
+    link: OpenLink,
     walk: &Walk,
     ctx: &EngineContext,
 ) -> Result<RawOutcome> {
-    match (opts.backend, route) {
-        // One thread: the benchmark measures the generator on one core.
-        (Backend::Offline, _) | (_, None) => Ok(super::run(
-            probe,
-            vec![null::NullTx::default()],
-            null::NullRx,
-            walk,
-            ctx,
-            &opts.raw,
-        )),
-        (Backend::DryRun, Some(_)) => Ok(super::run(
+    match (link, opts.backend, route) {
+        #[cfg(target_os = "linux")]
+        (OpenLink::AfPacket { rx, txs }, ..) => {
+            Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw))
+        }
+        #[cfg(feature = "pcap")]
+        (OpenLink::Pcap { rx, txs }, ..) => Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw)),
+        (OpenLink::Nothing, Backend::DryRun, Some(_)) => Ok(super::run(
             probe,
             vec![null::PrintTx::new(
                 std::io::BufWriter::new(std::io::stdout()),
@@ -86,21 +117,23 @@ fn with_backend<P: Probe>(
             ctx,
             &opts.raw,
         )),
-        (Backend::Live, Some(plan)) if opts.pcap || !cfg!(target_os = "linux") => {
-            live_pcap(probe, plan, opts, walk, ctx)
-        }
-        (Backend::Live, Some(plan)) => live(probe, plan, opts, walk, ctx),
+        (OpenLink::Nothing, Backend::Live, Some(_)) => Err(Error::Link(
+            "the packet sockets were not opened before the scan".into(),
+        )),
+        // One thread: the benchmark measures the generator on one core.
+        (OpenLink::Nothing, ..) => Ok(super::run(
+            probe,
+            vec![null::NullTx::default()],
+            null::NullRx,
+            walk,
+            ctx,
+            &opts.raw,
+        )),
     }
 }
 
 #[cfg(target_os = "linux")]
-fn live<P: Probe>(
-    probe: &P,
-    plan: &LinkPlan,
-    opts: &LaunchOptions,
-    walk: &Walk,
-    ctx: &EngineContext,
-) -> Result<RawOutcome> {
+fn open_afpacket(plan: &LinkPlan, opts: &LaunchOptions) -> Result<OpenLink> {
     use crate::link::afpacket::AfPacket;
     use crate::link::bpf;
     use crate::link::ring::RingRequest;
@@ -118,30 +151,18 @@ fn live<P: Probe>(
     let txs = (0..opts.senders.max(1))
         .map(|_| AfPacket::open(&plan.iface, &bpf::drop_all(), 0x0800).map_err(failed("send")))
         .collect::<Result<Vec<_>>>()?;
-    Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw))
+    Ok(OpenLink::AfPacket { rx, txs })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn live<P: Probe>(
-    _probe: &P,
-    _plan: &LinkPlan,
-    _opts: &LaunchOptions,
-    _walk: &Walk,
-    _ctx: &EngineContext,
-) -> Result<RawOutcome> {
+fn open_afpacket(_plan: &LinkPlan, _opts: &LaunchOptions) -> Result<OpenLink> {
     Err(Error::Link(
         "this platform needs the libpcap backend (build with --features pcap)".into(),
     ))
 }
 
 #[cfg(feature = "pcap")]
-fn live_pcap<P: Probe>(
-    probe: &P,
-    plan: &LinkPlan,
-    opts: &LaunchOptions,
-    walk: &Walk,
-    ctx: &EngineContext,
-) -> Result<RawOutcome> {
+fn open_pcap(plan: &LinkPlan, opts: &LaunchOptions) -> Result<OpenLink> {
     use crate::link::pcap;
     let (lo, hi) = opts.source_ports.bounds();
     let filter = pcap::filter_expression(plan.src_ip, lo, hi);
@@ -150,17 +171,11 @@ fn live_pcap<P: Probe>(
     let txs = (0..opts.senders.max(1))
         .map(|_| pcap::open_tx(&plan.iface).map_err(link_err))
         .collect::<Result<Vec<_>>>()?;
-    Ok(super::run(probe, txs, rx, walk, ctx, &opts.raw))
+    Ok(OpenLink::Pcap { rx, txs })
 }
 
 #[cfg(not(feature = "pcap"))]
-fn live_pcap<P: Probe>(
-    _probe: &P,
-    _plan: &LinkPlan,
-    _opts: &LaunchOptions,
-    _walk: &Walk,
-    _ctx: &EngineContext,
-) -> Result<RawOutcome> {
+fn open_pcap(_plan: &LinkPlan, _opts: &LaunchOptions) -> Result<OpenLink> {
     Err(Error::Link(
         "this build has no libpcap backend (build with --features pcap)".into(),
     ))
