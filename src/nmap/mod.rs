@@ -29,6 +29,27 @@ pub struct NmapConfig {
     pub seeds: Vec<(IpAddr, u16)>,
 }
 
+/// Open TCP ports among a resumed scan's carried results that nmap has not examined yet.
+pub fn unexamined(carried: &[Event]) -> Vec<(IpAddr, u16)> {
+    let examined: std::collections::HashSet<(IpAddr, u16)> = carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Service(s) => Some((s.ip, s.port)),
+            _ => None,
+        })
+        .collect();
+    carried
+        .iter()
+        .filter_map(|e| match e {
+            Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
+                Some((p.ip, p.port))
+            }
+            _ => None,
+        })
+        .filter(|k| !examined.contains(k))
+        .collect()
+}
+
 /// How the hand-off went, for the lines on stderr and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {

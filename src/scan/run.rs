@@ -10,7 +10,7 @@ use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::report::Reporter;
 use crate::error::{Error, Result};
-use crate::event::{Event, Listing, PortState, Proto, Stats, unix_now};
+use crate::event::{Event, Listing, Stats, unix_now};
 use crate::names::cache::NameCache;
 use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
 use crate::nmap::{NmapConfig, NmapStage, Report as NmapReport};
@@ -20,9 +20,7 @@ use crate::output::{Dest, OutputConfig, OutputThread, SavePoint, Saver};
 use crate::resume::{FORMAT, NdjsonMark, ResumePoint};
 use crate::resume_file::ResumeFile;
 use crate::stop::StopSignal;
-use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -127,7 +125,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
             program,
             args: o.args.clone(),
             parallel: o.parallel as usize,
-            seeds: open_tcp(&carried),
+            seeds: crate::nmap::unexamined(&carried),
         });
     let saver = checkpoints.then(|| resume_saver(&config, resume_file, carried_figures.clone()));
     let output = OutputThread::start(
@@ -280,25 +278,4 @@ fn remaining(size: u64, shard: Shard, s: &CursorState) -> u64 {
         (size - s.next_position).div_ceil(shard.count)
     };
     fresh + s.pending.len() as u64
-}
-
-/// Open TCP ports among a resumed scan's carried results that nmap has not examined yet.
-fn open_tcp(carried: &[Event]) -> Vec<(IpAddr, u16)> {
-    let examined: HashSet<(IpAddr, u16)> = carried
-        .iter()
-        .filter_map(|e| match e {
-            Event::Service(s) => Some((s.ip, s.port)),
-            _ => None,
-        })
-        .collect();
-    carried
-        .iter()
-        .filter_map(|e| match e {
-            Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
-                Some((p.ip, p.port))
-            }
-            _ => None,
-        })
-        .filter(|k| !examined.contains(k))
-        .collect()
 }
