@@ -320,3 +320,78 @@ fn raw_path_plans_the_link_resolves_arp_and_validates_answers() {
         "3389 drops silently"
     );
 }
+
+/// Reverse DNS against a name server that never answers: SIGTERM, SIGHUP or SIGINT while the
+/// names stage waits (the sweep itself is done in a fraction of a second) stops the scan
+/// within the names grace, with whole documents; and the scan left alone ends within it too.
+#[test]
+fn signals_during_reverse_dns_against_a_silent_name_server_stop_promptly() {
+    let Some(lab) = lab("signals_during_reverse_dns_against_a_silent_name_server_stop_promptly")
+    else {
+        return;
+    };
+    let silent = std::process::Command::new("ip")
+        .args(["netns", "exec", &format!("{}-t", lab.name), "nft", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(
+                b"table inet silentdns {\n chain input {\n  type filter hook input priority -10; policy accept;\n  udp dport 53 drop\n }\n}\n",
+            )?;
+            c.wait()
+        })
+        .expect("nft");
+    assert!(silent.success(), "the name server could not be silenced");
+    for (signal, name) in [
+        (libc::SIGTERM, "term"),
+        (libc::SIGHUP, "hup"),
+        (libc::SIGINT, "int"),
+    ] {
+        let js = tmp(&format!("silent-dns-{name}.json"));
+        let resume = tmp(&format!("silent-dns-{name}.resume"));
+        let started = Instant::now();
+        let mut child = lab.spawn(&[
+            "-sT",
+            "198.18.0.0/24",
+            "-p",
+            "22",
+            "--timeout",
+            "300ms",
+            "-R",
+            "-q",
+            "-oJ",
+            js.to_str().unwrap(),
+            "--resume-file",
+            resume.to_str().unwrap(),
+        ]);
+        // The 256-host connect sweep is over in well under a second; names go on after it.
+        std::thread::sleep(Duration::from_millis(1200));
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            // 2 × max(timeout 0.3 s, names grace 2 s) + 1 s, from the start.
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{name}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(matches!(status.code(), Some(0 | 130)), "{name}: {status:?}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&read(&js)).unwrap_or_else(|e| panic!("{name}: -oJ: {e}"));
+        let open = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["type"] == "port")
+            .count();
+        assert_eq!(
+            open, 246,
+            "{name}: every answering host's port 22 is in the document"
+        );
+    }
+}
