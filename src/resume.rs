@@ -47,6 +47,19 @@ pub struct NdjsonMark {
 }
 
 impl ResumePoint {
+    /// The point of a scan stopped at `state` before it found anything.
+    pub fn stopped_at(config: ScanConfig, state: CursorState) -> ResumePoint {
+        ResumePoint {
+            synsweep_resume: FORMAT,
+            config,
+            state,
+            results: Vec::new(),
+            complete: false,
+            ndjson: None,
+            figures: Figures::default(),
+        }
+    }
+
     /// Written under a temporary name (0600), then renamed: a crash mid-write leaves the old
     /// file (see `safe_file`). The lock-keeping save of a running scan is `resume_file`'s.
     pub fn save(&self, path: &Path) -> Result<()> {

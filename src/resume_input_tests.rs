@@ -2,7 +2,7 @@
 //! panic, and an endless one is not read into memory.
 
 use crate::cursor::CursorState;
-use crate::resume::{FORMAT, ResumePoint};
+use crate::resume::ResumePoint;
 use proptest::prelude::*;
 use std::path::PathBuf;
 
@@ -26,18 +26,13 @@ pub(crate) fn point() -> ResumePoint {
         nmap_services: std::path::Path::new("/nonexistent/nmap-services"),
     };
     let config = crate::config::from_cli::build(&parsed.cli, parsed.args, &inputs).unwrap();
-    ResumePoint {
-        synsweep_resume: FORMAT,
+    ResumePoint::stopped_at(
         config,
-        state: CursorState {
+        CursorState {
             next_position: 100,
             pending: vec![7, 9],
         },
-        results: vec![],
-        complete: false,
-        ndjson: None,
-        figures: Default::default(),
-    }
+    )
 }
 
 fn temp(tag: &str) -> PathBuf {

@@ -6,7 +6,7 @@ use crate::cli::parse;
 use crate::config::ScanConfig;
 use crate::cursor::CursorState;
 use crate::error::{Error, Result};
-use crate::resume::{FORMAT, ResumePoint};
+use crate::resume::ResumePoint;
 use std::path::{Path, PathBuf};
 
 /// A saved scan of 198.18.0.0/24 × 22,80, stopped at position 100.
@@ -26,18 +26,13 @@ fn saved(dir: &str) -> (PathBuf, ResumePoint) {
         "198.18.0.9",
     ])
     .unwrap();
-    let point = ResumePoint {
-        synsweep_resume: FORMAT,
+    let point = ResumePoint::stopped_at(
         config,
-        state: CursorState {
+        CursorState {
             next_position: 100,
             pending: vec![7, 9],
         },
-        results: vec![],
-        complete: false,
-        ndjson: None,
-        figures: Default::default(),
-    };
+    );
     point.save(&path).unwrap();
     (path, point)
 }
