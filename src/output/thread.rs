@@ -132,12 +132,15 @@ impl OutputLoop {
 
     fn event(&mut self, e: Event) {
         match e {
-            Event::Checkpoint(state) => {
-                if let Err(e) = self.save(&state, None) {
-                    // A checkpoint that cannot be written is an output that cannot be written.
-                    self.note(Err(io::Error::other(e.to_string())));
-                }
-            }
+            Event::Checkpoint(state) => match self.save(&state, None) {
+                // Out of descriptors for a moment: a connect scan at its window holds them
+                // all (it backs off and retries on EMFILE too). The next checkpoint, or the
+                // last save once the engine has let go of its sockets, will do.
+                Err(crate::Error::WriteFile(_, e)) if is_shortage(&e) => {}
+                // A checkpoint that cannot be written is an output that cannot be written.
+                Err(e) => self.note(Err(io::Error::other(e.to_string()))),
+                Ok(()) => {}
+            },
             // Sent only to be counted (the engines' reporter sends these when XML wants its
             // <extraports>): "Not shown: N closed ports".
             Event::Port(p) if !self.listing.lists(p.state) => self.store.count_unlisted(&p),
@@ -271,4 +274,9 @@ impl OutputLoop {
             save_error,
         }
     }
+}
+
+/// A local shortage of descriptors: says nothing about the destination.
+fn is_shortage(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
