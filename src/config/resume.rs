@@ -7,7 +7,7 @@ use super::ScanConfig;
 use super::from_cli::{exclude_list, nmap_options, outputs};
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
-use crate::targets::{self, Resolver};
+use crate::targets::Resolver;
 use std::path::Path;
 
 /// Long option names that `--resume` accepts.
@@ -114,8 +114,7 @@ pub fn resumed(
         }
     }
     // Excludes add up: what the first run excluded stays excluded.
-    let listed = exclude_list(cli)?;
-    let more = targets::resolve_set(&listed.tokens, resolve)?.union(listed.ranges.into_ranges());
+    let more = exclude_list(cli)?.into_set(resolve)?;
     let t = &mut saved.targets;
     t.excludes = std::mem::take(&mut t.excludes).union(more.ranges().to_vec());
     let now_out = outputs(cli)?;

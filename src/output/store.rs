@@ -244,7 +244,7 @@ mod port_map_tests {
     use crate::event::{PortState, Reason};
     use proptest::prelude::*;
 
-    fn port(p: u16) -> PortResult {
+    pub(super) fn port(p: u16) -> PortResult {
         PortResult {
             ip: "198.18.0.1".parse().unwrap(),
             port: p,
@@ -282,7 +282,7 @@ mod unlisted_tests {
     #[test]
     fn unlisted_ports_are_counted_by_host_state_and_reason_apart_from_hosts() {
         let mut store = ResultStore::default();
-        let mut p = port_map_tests_port(1);
+        let mut p = super::port_map_tests::port(1);
         p.state = PortState::Closed;
         p.reason = Reason::Reset;
         store.count_unlisted(&p);
@@ -300,20 +300,5 @@ mod unlisted_tests {
                 (PortState::Filtered, Reason::AdminProhibited, 1)
             ]
         );
-    }
-
-    fn port_map_tests_port(n: u16) -> PortResult {
-        PortResult {
-            ip: "198.18.0.1".parse().unwrap(),
-            port: n,
-            proto: Proto::Tcp,
-            state: PortState::Open,
-            reason: Reason::SynAck,
-            service: String::new(),
-            rtt_ms: None,
-            ts: 0.0,
-            hostname: None,
-            ttl: None,
-        }
     }
 }

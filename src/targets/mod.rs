@@ -73,15 +73,15 @@ impl Listed {
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty() && self.ranges.is_empty()
     }
-}
 
-/// Builds the scan's address set from tokens. Overlaps count once, excludes always win.
-pub fn build(includes: &[String], excludes: &[String], resolve: Resolver) -> Result<Targets> {
-    build_listed(
-        Listed::from_tokens(includes),
-        Listed::from_tokens(excludes),
-        resolve,
-    )
+    /// Every address named (host names resolved), as one set: what excludes cut.
+    pub fn into_set(self, resolve: Resolver) -> Result<RangeSet> {
+        let mut ranges = self.ranges.into_ranges();
+        for tok in &self.tokens {
+            ranges.extend(expand(tok, resolve, None)?);
+        }
+        Ok(RangeSet::from_ranges(ranges))
+    }
 }
 
 /// `build` over tokens and merged ranges (taken, not copied: a million excludes are 48 MB).
@@ -122,26 +122,13 @@ pub fn build_listed(includes: Listed, excludes: Listed, resolve: Resolver) -> Re
     kept.extend(named_special.iter().copied());
     t.special_named = RangeSet::from_ranges(named_special);
 
-    let mut ex = excludes.ranges.into_ranges();
-    for tok in &excludes.tokens {
-        ex.extend(expand(tok, resolve, None)?);
-    }
-    t.excluded = RangeSet::from_ranges(ex);
+    t.excluded = excludes.into_set(resolve)?;
     t.set = RangeSet::from_ranges(kept).subtract(&t.excluded);
     t.names.retain(|ip, _| t.set.contains(*ip));
     if t.set.is_empty() {
         return Err(Error::Empty("every target was excluded or left out".into()));
     }
     Ok(t)
-}
-
-/// The addresses `tokens` name (host names resolved), as one set.
-pub fn resolve_set(tokens: &[String], resolve: Resolver) -> Result<RangeSet> {
-    let mut ranges = Vec::new();
-    for tok in tokens {
-        ranges.extend(expand(tok, resolve, None)?);
-    }
-    Ok(RangeSet::from_ranges(ranges))
 }
 
 fn expand(
@@ -166,6 +153,15 @@ fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `build_listed` from tokens alone, as the command line gives them.
+    fn build(includes: &[String], excludes: &[String], resolve: Resolver) -> Result<Targets> {
+        build_listed(
+            Listed::from_tokens(includes),
+            Listed::from_tokens(excludes),
+            resolve,
+        )
+    }
 
     fn fake_dns(name: &str) -> Result<Vec<IpAddr>> {
         match name {
