@@ -223,6 +223,20 @@ pub struct ServiceResult {
     pub ts: f64,
 }
 
+/// A host that answers on (nearly) every port it is asked: a SYN proxy, a scrubbing service,
+/// a tarpit. Reported once, when it is recognised; the open ports reported before that are
+/// its sample, and its later ones are counted, not listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswersAllResult {
+    pub ip: IpAddr,
+    pub proto: Proto,
+    /// Open ports reported for it before it was recognised (its sample).
+    pub listed: u32,
+    /// About how many of its ports had been probed and could have answered by then.
+    pub probed: u64,
+    pub ts: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptResult {
     pub id: String,
@@ -245,6 +259,9 @@ pub enum Event {
     Checkpoint(Box<crate::cursor::CursorState>),
     /// Boxed for the same reason.
     Service(Box<ServiceResult>),
+    /// A host recognised as answering every port (see `AnswersAllResult`).
+    #[serde(rename = "answers_all")]
+    AnswersAll(AnswersAllResult),
 }
 
 impl Event {
@@ -257,6 +274,7 @@ impl Event {
             Event::Banner(b) => Some(b.ip),
             Event::Checkpoint(_) => None,
             Event::Service(s) => Some(s.ip),
+            Event::AnswersAll(a) => Some(a.ip),
         }
     }
 }

@@ -104,7 +104,7 @@ fn each_string(e: &mut Event, f: &mut dyn FnMut(&mut String)) {
                 a.models.iter_mut().for_each(&mut *f);
             }
         }
-        Event::Checkpoint(_) => {}
+        Event::Checkpoint(_) | Event::AnswersAll(_) => {}
         Event::Service(s) => {
             f(&mut s.name);
             f(&mut s.method);
@@ -137,7 +137,7 @@ fn dirty(e: &Event) -> bool {
         Event::Port(p) => any(&p.service) || opt(&p.hostname),
         Event::Host(h) => any(&h.state) || opt(&h.hostname),
         Event::Name(n) => any(&n.ptr),
-        Event::Checkpoint(_) => false,
+        Event::Checkpoint(_) | Event::AnswersAll(_) => false,
         Event::Banner(b) => {
             any(&b.service)
                 || any(&b.text)

@@ -2,8 +2,8 @@
 //! (and what a resume file carries over). Bounded by the results, not by the probes.
 
 use crate::event::{
-    BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto, Reason,
-    ServiceResult,
+    AnswersAllResult, BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto,
+    Reason, ServiceResult,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -18,6 +18,8 @@ pub struct HostEntry {
     pub banners: Vec<BannerResult>,
     /// What nmap found on open ports (`--nmap`), one per port.
     pub services: Vec<ServiceResult>,
+    /// Set when the host answers every port (its other ports are not listed).
+    pub answers_all: Option<AnswersAllResult>,
 }
 
 impl HostEntry {
@@ -182,6 +184,11 @@ impl ResultStore {
                 new
             }
             Event::Checkpoint(_) => false,
+            Event::AnswersAll(a) => {
+                let new = entry.answers_all.is_none();
+                entry.answers_all.get_or_insert(a);
+                new
+            }
             Event::Service(s) => {
                 let new = entry.service(s.proto, s.port).is_none();
                 if new {
@@ -205,6 +212,7 @@ impl ResultStore {
             (Some(h), Event::Name(_)) => h.ptr.is_none(),
             (Some(h), Event::Banner(b)) => h.banner(b.proto, b.port).is_none(),
             (Some(h), Event::Service(s)) => h.service(s.proto, s.port).is_none(),
+            (Some(h), Event::AnswersAll(_)) => h.answers_all.is_none(),
         }
     }
 
@@ -222,6 +230,7 @@ impl ResultStore {
                         .iter()
                         .map(|s| Event::Service(Box::new(s.clone()))),
                 )
+                .chain(h.answers_all.iter().cloned().map(Event::AnswersAll))
         })
     }
 
