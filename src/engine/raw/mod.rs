@@ -13,6 +13,7 @@ pub mod capture;
 pub mod checkpoint;
 pub mod icmp_pace;
 pub mod launch;
+pub mod probed;
 pub mod sender;
 pub mod split;
 pub mod table;
@@ -64,6 +65,8 @@ pub struct RawOutcome {
 
 /// How long the capture thread blocks before it looks at the stop flag again.
 const CAPTURE_POLL: Duration = Duration::from_millis(20);
+/// … and while events wait for room in the channel, before it tries again.
+const OVERFLOW_POLL: Duration = Duration::from_millis(1);
 /// The longest the sender sleeps between looks at the stop signal.
 const SENDER_NAP: Duration = Duration::from_millis(5);
 
@@ -108,18 +111,34 @@ where
     );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
+            let mut c = Capture::new(probe, ctx, &answered)
+                .pacing(pace.as_ref())
+                .settle_within(opts.timeout);
             let mut marks = Marks::new(ctx, &board, walk, clock.now());
+            let mut drops = RingDrops::default();
             while !capture_done.load(Ordering::Acquire) {
-                if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
+                // Never blocks: what the event channel cannot take waits here (see pressure).
+                c.pass(clock.now());
+                let poll = if c.waiting() > 0 {
+                    OVERFLOW_POLL
+                } else {
+                    CAPTURE_POLL
+                };
+                if let Err(e) = rx.recv(poll, &mut |frame| c.handle(frame, clock.now())) {
                     // Without capture no answer can be seen: every sender stops as on abort.
                     ctx.stop.raise_to(StopLevel::Abort);
+                    c.finish();
                     return Err(e);
                 }
-                // Between handle calls: every answer marked so far has had its event sent.
-                marks.step(clock.now());
+                // Between handle calls: every answer marked so far has had its event queued.
+                if let Some(state) = marks.step(clock.now()) {
+                    c.checkpoint(state);
+                }
+                drops.read(&mut rx, ctx, clock.now());
             }
-            Ok(c.counters)
+            let mut counters = c.finish();
+            counters.ring_drops = drops.read_now(&mut rx, ctx);
+            Ok(counters)
         });
         let senders: Vec<_> = txs
             .into_iter()
@@ -211,11 +230,13 @@ impl<'a> Marks<'a> {
         }
     }
 
-    fn step(&mut self, now: Duration) {
+    /// The merged resume point, once every sender has answered the last request.
+    fn step(&mut self, now: Duration) -> Option<CursorState> {
+        let mut ready = None;
         if let Some(g) = self.asked
             && let Some(state) = self.board.merged(g, self.walk.size, self.walk.shard)
         {
-            self.ctx.report.checkpoint(state);
+            ready = Some(state);
             self.asked = None;
         }
         if let (Some(at), Some(every)) = (self.next, self.ctx.checkpoint_every)
@@ -225,6 +246,35 @@ impl<'a> Marks<'a> {
             self.asked = Some(self.board.request());
             self.next = Some(now + every);
         }
+        ready
+    }
+}
+
+/// The kernel's count of replies dropped for want of room in the capture ring, read a few
+/// times a second into `Stats::ring_drops` (reading resets the kernel's counter).
+#[derive(Default)]
+struct RingDrops {
+    next: Duration,
+    total: u64,
+}
+
+impl RingDrops {
+    const EVERY: Duration = Duration::from_millis(250);
+
+    fn read<R: PacketRx>(&mut self, rx: &mut R, ctx: &EngineContext, now: Duration) {
+        if now >= self.next {
+            self.next = now + Self::EVERY;
+            self.read_now(rx, ctx);
+        }
+    }
+
+    fn read_now<R: PacketRx>(&mut self, rx: &mut R, ctx: &EngineContext) -> u64 {
+        let n = rx.drops();
+        self.total += n;
+        ctx.stats
+            .ring_drops
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        self.total
     }
 }
 
