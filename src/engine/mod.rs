@@ -13,6 +13,8 @@ pub mod report;
 pub mod rtt;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pressure;
 pub mod udp_connector;
 
 use crate::event::Stats;
