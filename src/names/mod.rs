@@ -442,4 +442,46 @@ mod tests {
         // The linger is 30 s: only the abort ends it this soon.
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     }
+
+    /// Thousands of hosts up and a resolver that never answers: every event still passes
+    /// (through a small bounded output read as it comes), at most `OUTSTANDING` lookups are
+    /// ever handed out, and the stage ends after the linger.
+    #[test]
+    fn a_stuck_resolver_never_holds_events_back_however_many_hosts_answer() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let stuck: Lookup = Arc::new(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(3600));
+            Outcome::NoName
+        });
+        let (in_tx, in_rx) = crossbeam_channel::bounded(8);
+        let (out_tx, out_rx) = crossbeam_channel::bounded(8);
+        let config = StageConfig {
+            mode: Mode::Answered,
+            workers: 4,
+            lookup: stuck,
+            all_hosts: Box::new(std::iter::empty()),
+            linger: Duration::from_millis(200),
+            cache: NameCache::load(None, 0),
+            fast: None,
+            stop: crate::stop::StopSignal::default(),
+        };
+        let stage = NameStage::start(config, in_rx, out_tx);
+        let reader = std::thread::spawn(move || out_rx.iter().count());
+        let t = Instant::now();
+        for i in 0..5000u32 {
+            let ip = std::net::Ipv4Addr::from_bits(0xc612_0000 + i);
+            in_tx.send(host(&ip.to_string())).unwrap();
+        }
+        drop(in_tx);
+        stage.finish();
+        assert_eq!(reader.join().unwrap(), 5000);
+        assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "one per worker"
+        );
+    }
 }
