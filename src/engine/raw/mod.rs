@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod icmp_pace;
 pub mod launch;
 pub mod probed;
+pub mod ring_drops;
 pub mod sender;
 pub mod split;
 pub mod table;
@@ -29,6 +30,7 @@ use crate::stop::StopLevel;
 use capture::{Capture, CaptureCounters};
 use checkpoint::Board;
 use icmp_pace::IcmpPace;
+use ring_drops::RingDrops;
 use sender::{Sender, Step};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -247,34 +249,6 @@ impl<'a> Marks<'a> {
             self.next = Some(now + every);
         }
         ready
-    }
-}
-
-/// The kernel's count of replies dropped for want of room in the capture ring, read a few
-/// times a second into `Stats::ring_drops` (reading resets the kernel's counter).
-#[derive(Default)]
-struct RingDrops {
-    next: Duration,
-    total: u64,
-}
-
-impl RingDrops {
-    const EVERY: Duration = Duration::from_millis(250);
-
-    fn read<R: PacketRx>(&mut self, rx: &mut R, ctx: &EngineContext, now: Duration) {
-        if now >= self.next {
-            self.next = now + Self::EVERY;
-            self.read_now(rx, ctx);
-        }
-    }
-
-    fn read_now<R: PacketRx>(&mut self, rx: &mut R, ctx: &EngineContext) -> u64 {
-        let n = rx.drops();
-        self.total += n;
-        ctx.stats
-            .ring_drops
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        self.total
     }
 }
 
