@@ -31,6 +31,8 @@ pub struct Cursor {
     stride: u64,
     next_position: u64,
     replay: Vec<u64>,
+    /// Targets handed out so far (first probes, replayed ones included).
+    taken: u64,
 }
 
 impl Cursor {
@@ -45,7 +47,13 @@ impl Cursor {
             stride: shard.count,
             next_position,
             replay,
+            taken: 0,
         }
+    }
+
+    /// Targets handed out by this cursor so far.
+    pub fn taken(&self) -> u64 {
+        self.taken
     }
 
     /// Positions this shard has in all (first run, from its start).
@@ -69,6 +77,7 @@ impl Cursor {
             }
             None => return None,
         };
+        self.taken += 1;
         Some((pos, self.perm.shuffle(pos)))
     }
 

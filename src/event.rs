@@ -330,6 +330,18 @@ pub struct Stats {
     pub forged: AtomicU64,
     /// Raw scans: repeated answers (SYN-ACK retransmissions, duplicates), dropped.
     pub duplicates: AtomicU64,
+    /// Nanoseconds the engine was held back by the stages after it (a full event channel),
+    /// as a share of its sending loops: held_ns / elapsed is the fraction of time held.
+    pub held_ns: AtomicU64,
+    /// Positions of the walk handed out in this run (first probes; retries not counted).
+    pub walked: AtomicU64,
+    /// Hosts recognised as answering every port (`answers_all`).
+    pub answers_all_hosts: AtomicU64,
+    /// Open ports of those hosts after they were recognised: counted, not reported.
+    pub answers_all_open: AtomicU64,
+    /// Raw scans: replies the kernel dropped because the capture ring was full
+    /// (PACKET_STATISTICS `tp_drops`; libpcap's `ps_drop`).
+    pub ring_drops: AtomicU64,
 }
 
 impl Stats {

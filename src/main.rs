@@ -102,6 +102,9 @@ fn run(parsed: cli::Parsed) -> anyhow::Result<ExitCode> {
             f.hosts_up,
             f.errors
         );
+        for line in synsweep::output::meta::more_figures(f) {
+            eprintln!("synsweep: {line}");
+        }
     }
     if let Some(why) = &fin.failure {
         eprintln!("synsweep: error: {why}");

@@ -133,7 +133,8 @@ impl TargetSpace {
         Some(self.ports.len() as u64 * self.hosts + self.host_index(ip)?)
     }
 
-    fn host_index(&self, ip: IpAddr) -> Option<u64> {
+    /// The index of host `ip` in the space (the inverse of `host`), if it is in it.
+    pub fn host_index(&self, ip: IpAddr) -> Option<u64> {
         let (family, n) = crate::targets::range::to_num(ip);
         let ranges = self.set.ranges();
         let i = ranges.partition_point(|r| (r.family, r.last) < (family, n));

@@ -5,6 +5,12 @@
 //! signal aborts them. Every grab has an overall deadline (`grab_deadline`: the connect and
 //! read timeouts and a margin), whatever the service does — a tarpit trickling a byte a
 //! second, a fallback to HTTP, AI endpoints. After a graceful stop no new grab starts.
+//!
+//! The job queue is bounded (`JOBS`): when grabs fall behind, the forwarder waits on it, and
+//! the wait travels back to the engine, which is held (`engine::pressure`). Banners go out
+//! through a writer thread, so no grab ever blocks a runtime worker on a full channel. A host
+//! recognised as answering every port (`Event::AnswersAll`) gets no grab from then on, and
+//! its jobs still queued are dropped: only grabs already running finish.
 
 pub mod ai;
 pub mod grab;
@@ -12,13 +18,14 @@ pub mod http;
 pub mod text;
 pub mod tls;
 
+use crate::event::BannerResult;
 use crate::event::{Event, PortState, Proto};
 use crate::stop::{StopLevel, StopSignal};
 use crossbeam_channel::{Receiver, Sender};
 use grab::GrabConfig;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -36,6 +43,29 @@ pub struct BannerConfig {
 
 /// Beyond the connect and read timeouts, what a grab may take (TLS set-up, scheduling).
 const GRAB_MARGIN: Duration = Duration::from_millis(500);
+/// Open ports waiting for a grab: at the default 256 grabs at once and 5.5 s a grab at
+/// worst, a minute of work; about 32 bytes each, in blocks as they come.
+const JOBS: usize = 16_384;
+
+/// Hosts that answer every port: they get no grabs.
+#[derive(Default)]
+struct SkipHosts(Mutex<HashSet<IpAddr>>);
+
+impl SkipHosts {
+    fn insert(&self, ip: IpAddr) {
+        match self.0.lock() {
+            Ok(mut s) => s.insert(ip),
+            Err(poisoned) => poisoned.into_inner().insert(ip),
+        };
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match self.0.lock() {
+            Ok(s) => s.contains(&ip),
+            Err(poisoned) => poisoned.into_inner().contains(&ip),
+        }
+    }
+}
 
 /// The longest one grab takes, everything included.
 pub fn grab_deadline(connect_timeout: Duration, read_timeout: Duration) -> Duration {
@@ -62,23 +92,39 @@ impl BannerStage {
             });
             return BannerStage { handles: vec![h] };
         }
-        let (jobs_tx, jobs_rx) = tokio::sync::mpsc::unbounded_channel::<(IpAddr, u16)>();
+        let (jobs_tx, jobs_rx) = tokio::sync::mpsc::channel::<(IpAddr, u16)>(JOBS);
+        let (found_tx, mut found_rx) =
+            tokio::sync::mpsc::channel::<Box<BannerResult>>(config.concurrency.max(1));
+        let skip = Arc::new(SkipHosts::default());
         let forward_out = output.clone();
+        let skipped = skip.clone();
         // Events go on at once; open TCP ports also become jobs.
         let forwarder = std::thread::spawn(move || {
             for e in input {
-                if let Event::Port(p) = &e
-                    && p.state == PortState::Open
-                    && p.proto == Proto::Tcp
-                {
-                    let _ = jobs_tx.send((p.ip, p.port));
+                match &e {
+                    Event::Port(p)
+                        if p.state == PortState::Open
+                            && p.proto == Proto::Tcp
+                            && !skipped.contains(p.ip) =>
+                    {
+                        // Waits while the queue is full: that is how slow grabs hold the scan.
+                        let _ = jobs_tx.blocking_send((p.ip, p.port));
+                    }
+                    Event::AnswersAll(a) => skipped.insert(a.ip),
+                    _ => {}
                 }
                 let _ = forward_out.send(e);
             }
         });
-        let grabber = std::thread::spawn(move || run_grabs(config, jobs_rx, output, stop));
+        let writer = std::thread::spawn(move || {
+            while let Some(b) = found_rx.blocking_recv() {
+                let _ = output.send(Event::Banner(b));
+            }
+        });
+        let grabber =
+            std::thread::spawn(move || run_grabs(config, jobs_rx, found_tx, stop, skip.as_ref()));
         BannerStage {
-            handles: vec![forwarder, grabber],
+            handles: vec![forwarder, grabber, writer],
         }
     }
 
@@ -92,9 +138,10 @@ impl BannerStage {
 
 fn run_grabs(
     config: BannerConfig,
-    mut jobs: tokio::sync::mpsc::UnboundedReceiver<(IpAddr, u16)>,
-    output: Sender<Event>,
+    mut jobs: tokio::sync::mpsc::Receiver<(IpAddr, u16)>,
+    found: tokio::sync::mpsc::Sender<Box<BannerResult>>,
     stop: StopSignal,
+    skip: &SkipHosts,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -130,17 +177,24 @@ fn run_grabs(
                 },
                 () = stop.changed_from(StopLevel::Running) => continue,
             };
-            let (cfg, names, out) = (cfg.clone(), names.clone(), output.clone());
+            // Checked with the slot in hand: the host may have been recognised meanwhile.
+            if skip.contains(ip) {
+                continue;
+            }
+            let (cfg, names, out) = (cfg.clone(), names.clone(), found.clone());
             tasks.spawn(async move {
                 let host = names.get(&ip).map(String::as_str);
                 let grab = tokio::time::timeout(deadline, grab::grab(ip, port, host, &cfg));
                 if let Ok(Some(b)) = grab.await {
-                    let _ = out.send(Event::Banner(Box::new(b)));
+                    // Waits (without blocking a worker) while the writer is behind.
+                    let _ = out.send(Box::new(b)).await;
                 }
                 drop(slot);
             });
             while tasks.try_join_next().is_some() {}
         }
+        // No more jobs are taken: a forwarder waiting on a full queue goes on.
+        drop(jobs);
         // What is in flight finishes within its deadline; an abort ends it at once.
         loop {
             if stop.level() == StopLevel::Abort {

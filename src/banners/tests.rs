@@ -179,3 +179,63 @@ fn an_abort_ends_grabs_in_flight_at_once() {
     stage.finish();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
+
+/// A loopback listener that counts the connections it accepts and says nothing.
+fn counting() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = n.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming().take(64) {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(c); // kept open and silent: a grab waits out its read timeout
+        }
+    });
+    (port, n)
+}
+
+/// One grab at a time, the first held by a silent service: the host's other ports wait in
+/// the queue when the `AnswersAll` record passes, and are then dropped, not grabbed; ports
+/// after the record are not queued at all. Events all pass through.
+#[test]
+fn queued_grabs_of_a_host_that_answers_everything_are_dropped() {
+    let (first, _) = counting();
+    let (others, accepted) = counting();
+    let (in_tx, in_rx) = crossbeam_channel::unbounded();
+    let (out_tx, out_rx) = crossbeam_channel::unbounded();
+    let config = BannerConfig {
+        enabled: true,
+        concurrency: 1,
+        connect_timeout: Duration::from_secs(1),
+        // Long beside the microseconds the forwarder takes to reach the record.
+        read_timeout: Duration::from_secs(1),
+        keep_bytes: 64,
+        names: HashMap::new(),
+    };
+    let stage = BannerStage::start(config, in_rx, out_tx, StopSignal::default());
+    in_tx.send(open(first)).unwrap();
+    for _ in 0..5 {
+        in_tx.send(open(others)).unwrap();
+    }
+    in_tx
+        .send(Event::AnswersAll(crate::event::AnswersAllResult {
+            ip: "127.0.0.1".parse().unwrap(),
+            proto: Proto::Tcp,
+            listed: 6,
+            probed: 6,
+            ts: 0.0,
+        }))
+        .unwrap();
+    in_tx.send(open(others)).unwrap();
+    drop(in_tx);
+    stage.finish();
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a queued grab of the host ran"
+    );
+    let events: Vec<Event> = out_rx.try_iter().collect();
+    assert_eq!(events.len(), 8, "every event passed through: {events:?}");
+}

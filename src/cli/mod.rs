@@ -139,6 +139,11 @@ pub struct Cli {
     /// --host-timeout); its unfinished ports are not reported
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub host_timeout: Option<Duration>,
+    /// A host with N open ports, at least half of those probed on it, answers every port (a
+    /// SYN proxy, a tarpit): reported once as such with N ports as a sample, its other open
+    /// ports counted, not listed, and given no banner grab; 0 = list every port
+    #[arg(long, value_name = "N", default_value_t = crate::engine::answers_all::DEFAULT_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=65_535))]
+    pub all_open_threshold: u32,
     /// Raw scans: how long to wait after a target's last probe for its answer [default: --timeout]
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub wait: Option<Duration>,

@@ -83,6 +83,7 @@ pub fn build(cli: &Cli, command_line: Vec<String>, inputs: &Inputs) -> Result<Sc
         },
         nmap: nmap_options(cli, &probes)?,
         names: name_mode(cli),
+        all_open_threshold: cli.all_open_threshold,
         output: outputs(cli)?,
         seed: cli.seed.unwrap_or_else(rand::random),
         shard: cli.shard.unwrap_or(Shard::WHOLE),

@@ -35,6 +35,10 @@ pub struct ScanConfig {
     #[serde(default)]
     pub nmap: Option<NmapOptions>,
     pub names: NameMode,
+    /// Hosts with this many open ports, at least half of those probed, answer everything
+    /// (`--all-open-threshold`; 0: off). See `engine::answers_all`.
+    #[serde(default = "default_all_open_threshold")]
+    pub all_open_threshold: u32,
     pub output: Outputs,
     /// A string in the file: JSON readers (jq, JavaScript) round 64-bit numbers, and a rounded
     /// seed walks another order.
@@ -52,6 +56,10 @@ pub struct ScanConfig {
     /// habit's sake); not saved.
     #[serde(skip)]
     pub notes: Vec<String>,
+}
+
+fn default_all_open_threshold() -> u32 {
+    crate::engine::answers_all::DEFAULT_THRESHOLD
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

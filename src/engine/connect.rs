@@ -4,9 +4,11 @@
 //! retried after a back-off; they never become a port state.
 
 use super::EngineContext;
+use super::answers_all;
 use super::connector::{Attempt, Connector};
 use super::host_gate::HostGate;
-use super::report::{Answer, HostsUp};
+use super::pressure::{HOLD_NAP, Hold};
+use super::report::Answer;
 use super::rtt::RttEstimator;
 use crate::cursor::{Cursor, CursorState};
 use crate::event::{PortState, Proto, Reason};
@@ -50,7 +52,9 @@ pub async fn run<C: Connector>(
     let mut gate: HostGate<Item> = HostGate::new(opts.per_host);
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<u64> = HashSet::new();
-    let mut hosts_up = HostsUp::default();
+    // Hosts up, open ports per host, and events waiting for room: reporting never blocks.
+    let mut local = ctx.report.local(&ctx.space);
+    let mut hold = Hold::new(1);
     // Only with --host-timeout: when each host got its first attempt.
     let mut first_seen: HashMap<IpAddr, Duration> = HashMap::new();
     let max_window = opts.max_inflight.max(1);
@@ -69,16 +73,19 @@ pub async fn run<C: Connector>(
         if level == StopLevel::Abort {
             break;
         }
+        ctx.report.flush(&mut local);
         if let (Some(at), Some(every)) = (next_checkpoint, ctx.checkpoint_every)
             && now() >= at
         {
             // Every answer reported so far went down the stream before this.
-            ctx.report
-                .checkpoint(checkpoint(&cursor, &in_flight, &gate));
+            let state = checkpoint(&cursor, &in_flight, &gate);
+            ctx.report.checkpoint(&mut local, state);
             next_checkpoint = Some(now() + every);
         }
         let mut wait = None;
-        while level == StopLevel::Running && tasks.len() < window {
+        // While the stages after the engine are behind, no new attempt starts.
+        let held = hold.check(&ctx.report, now());
+        while level == StopLevel::Running && !held && tasks.len() < window {
             let t = now();
             if t < backoff_until {
                 wait = Some(backoff_until - t);
@@ -158,14 +165,24 @@ pub async fn run<C: Connector>(
                 ctx.stats.done.fetch_add(1, Relaxed);
                 let (ip, port, proto) = (target.ip(), target.port(), ctx.space.proto());
                 let (rtt, ttl) = (measured, None);
-                let a = Answer { ip, port, proto, state, reason, rtt, ttl };
-                ctx.report.answer(&mut hosts_up, a);
+                let host = idx % ctx.space.hosts().max(1);
+                let a = Answer { ip, host, port, proto, state, reason, rtt, ttl };
+                // Finished targets are exactly those whose answers could have come.
+                let done = ctx.stats.done.load(Relaxed);
+                local.probed_per_host =
+                    answers_all::per_host(done, ctx.space.ports().len(), ctx.space.size());
+                ctx.report.answer(&mut local, a);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             _ = tokio::time::sleep(next_checkpoint.unwrap_or_default().saturating_sub(now())),
                 if next_checkpoint.is_some() => {}
+            _ = tokio::time::sleep(HOLD_NAP), if held || local.waiting() > 0 => {}
             _ = ctx.stop.changed_from(level) => {}
         }
+    }
+    // Everything reported reaches the channel before the final resume point is returned.
+    while !ctx.report.flush(&mut local) {
+        tokio::time::sleep(HOLD_NAP).await;
     }
     // Dropping the JoinSet aborts what an Abort left running; those positions are pending.
     drop(tasks);

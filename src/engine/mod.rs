@@ -1,15 +1,20 @@
 //! Engines turn the cursor's targets into events. Both engines (connect, raw packets) take the
 //! same context and return the same resume point.
 
+pub mod answers_all;
 pub mod connect;
 pub mod connector;
 pub mod host_gate;
+pub mod hosts_up;
 pub mod ping_socket;
+pub mod pressure;
 pub mod raw;
 pub mod report;
 pub mod rtt;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pressure;
 pub mod udp_connector;
 
 use crate::event::Stats;

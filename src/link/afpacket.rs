@@ -344,4 +344,8 @@ impl PacketRx for AfPacket {
         }
         Ok(got)
     }
+
+    fn drops(&mut self) -> u64 {
+        AfPacket::drops(self)
+    }
 }

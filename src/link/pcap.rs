@@ -22,6 +22,8 @@ pub fn filter_expression(us: Ipv4Addr, port_lo: u16, port_hi: u16) -> String {
 
 pub struct PcapRx {
     cap: Capture<Active>,
+    /// libpcap's drop count (`ps_drop`, cumulative) at the last `drops` call.
+    dropped: u32,
 }
 
 /// Opens `iface` for capture with `filter`; fails unless its frames start with an Ethernet
@@ -54,7 +56,7 @@ pub fn open_rx(iface: &str, filter: &str, ethernet: bool) -> io::Result<PcapRx> 
             got.0, want.0
         )));
     }
-    Ok(PcapRx { cap })
+    Ok(PcapRx { cap, dropped: 0 })
 }
 
 impl PacketRx for PcapRx {
@@ -72,6 +74,15 @@ impl PacketRx for PcapRx {
             }
         }
         Ok(got)
+    }
+
+    fn drops(&mut self) -> u64 {
+        let Ok(st) = self.cap.stats() else {
+            return 0;
+        };
+        let new = st.dropped.wrapping_sub(self.dropped);
+        self.dropped = st.dropped;
+        u64::from(new)
     }
 }
 

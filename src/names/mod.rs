@@ -1,9 +1,12 @@
 //! Reverse DNS as a post stage between the engines and the output thread. Events pass through
 //! at once; each host that answered (or, with `-R`, every target host) is looked up by a small
 //! pool of worker threads, and a name found becomes its own event (`"type":"name"`). A slow or
-//! dead resolver therefore never slows the scan: at the end the stage waits at most `linger`
-//! for lookups still out, then lets the output finish without them.
+//! dead resolver therefore never slows the scan: at most `asking::OUTSTANDING` lookups are
+//! out at once, the hosts beyond wait in a compact backlog (and `-R` walks the targets as room
+//! frees up), and at the end the stage waits at most `linger` for lookups still out or
+//! waiting, then lets the output finish without them.
 
+mod asking;
 pub mod cache;
 pub mod ptr;
 mod sockets;
@@ -12,9 +15,10 @@ pub mod wire;
 pub use ptr::Outcome;
 
 use crate::event::{Event, NameResult, unix_now};
+pub use asking::Walk;
+use asking::{Asking, Next, OUTSTANDING};
 use cache::NameCache;
 use crossbeam_channel::{Receiver, Sender, select};
-use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -59,8 +63,8 @@ pub struct StageConfig {
     pub mode: Mode,
     pub workers: usize,
     pub lookup: Lookup,
-    /// What `-R` looks up.
-    pub all_hosts: Vec<IpAddr>,
+    /// What `-R` looks up: every target host, walked as lookups finish.
+    pub all_hosts: Walk,
     /// After the input ends, the longest wait for lookups still out.
     pub linger: Duration,
     pub cache: NameCache,
@@ -93,8 +97,10 @@ impl NameStage {
                 }
                 return;
             }
-            let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<IpAddr>();
-            let (names_tx, names_rx) = crossbeam_channel::unbounded::<(IpAddr, Outcome)>();
+            // Each queue to and from the lookups holds at most the lookups out, which
+            // `Asking` keeps to OUTSTANDING: no send to them ever waits.
+            let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<IpAddr>(OUTSTANDING);
+            let (names_tx, names_rx) = crossbeam_channel::bounded::<(IpAddr, Outcome)>(OUTSTANDING);
             for _ in 0..workers.max(1) {
                 let (jobs, names, lookup) = (jobs_rx.clone(), names_tx.clone(), lookup.clone());
                 // Detached: a worker stuck in the resolver past `linger` is left behind and
@@ -111,16 +117,14 @@ impl NameStage {
             // The fast path: what it settles is delivered, the rest goes to the workers.
             let (fast_tx, fast_done) = match fast {
                 Some(client) => {
-                    let (tx, rx) = crossbeam_channel::unbounded::<IpAddr>();
-                    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+                    let (tx, rx) = crossbeam_channel::bounded::<IpAddr>(OUTSTANDING);
+                    let (done_tx, done_rx) = crossbeam_channel::bounded(OUTSTANDING);
                     std::thread::spawn(move || client.run(rx, done_tx));
                     (Some(tx), done_rx)
                 }
                 None => (None, crossbeam_channel::never()),
             };
             let now = || unix_now() as u64;
-            // Addresses asked and not yet answered (by either path).
-            let pending = std::cell::Cell::new(0usize);
             let send_name = |ip: IpAddr, ptr: String| {
                 let _ = output.send(Event::Name(NameResult {
                     ip,
@@ -128,89 +132,89 @@ impl NameStage {
                     ts: unix_now(),
                 }));
             };
-            let mut asked: HashSet<IpAddr> = HashSet::new();
-            // Known from an earlier scan: answered at once; else asked of the resolver.
-            let mut ask = |ip: IpAddr, cache: &NameCache| {
-                if !asked.insert(ip) {
-                    return;
-                }
-                match cache.get(ip) {
-                    Some(known) => {
-                        if let Some(n) = known {
-                            send_name(ip, n.to_string());
+            let mut asking = Asking::new((mode == Mode::All).then_some(all_hosts));
+            // What may go now goes: known names at once, the rest to a lookup. A bounded
+            // number a call, so that events keep flowing through a long `-R` walk.
+            let feed = |asking: &mut Asking, cache: &NameCache| {
+                for _ in 0..OUTSTANDING {
+                    match asking.next(cache) {
+                        None => break,
+                        Some(Next::Known(ip, name)) => {
+                            if let Some(n) = name {
+                                send_name(ip, n);
+                            }
+                        }
+                        Some(Next::Ask(ip)) => {
+                            let _ = match &fast_tx {
+                                Some(f) => f.send(ip),
+                                None => jobs_tx.send(ip),
+                            };
                         }
                     }
-                    None => {
-                        pending.set(pending.get() + 1);
-                        let _ = match &fast_tx {
-                            Some(f) => f.send(ip),
-                            None => jobs_tx.send(ip),
-                        };
-                    }
                 }
             };
-            if mode == Mode::All {
-                for ip in all_hosts {
-                    ask(ip, &cache);
-                }
-            }
             // The workers' answers: final whatever they are.
-            let deliver = |(ip, outcome): (IpAddr, Outcome), cache: &mut NameCache| {
-                pending.set(pending.get().saturating_sub(1));
-                match outcome {
-                    Outcome::Name(n) => {
-                        cache.put(ip, Some(n.clone()), now());
-                        send_name(ip, n);
+            let deliver =
+                |(ip, outcome): (IpAddr, Outcome), cache: &mut NameCache, asking: &mut Asking| {
+                    asking.answered();
+                    match outcome {
+                        Outcome::Name(n) => {
+                            cache.put(ip, Some(n.clone()), now());
+                            send_name(ip, n);
+                        }
+                        Outcome::NoName => cache.put(ip, None, now()),
+                        Outcome::Unsettled => {}
                     }
-                    Outcome::NoName => cache.put(ip, None, now()),
-                    Outcome::Unsettled => {}
-                }
-            };
-            // The fast path's: what it could not settle goes on to the workers.
-            let settle = |(ip, outcome): (IpAddr, Outcome), cache: &mut NameCache| match outcome {
+                };
+            // The fast path's: what it could not settle goes on to the workers (still out,
+            // so still counted).
+            let settle = |(ip, outcome): (IpAddr, Outcome),
+                          cache: &mut NameCache,
+                          asking: &mut Asking| match outcome {
                 Outcome::Unsettled => {
                     let _ = jobs_tx.send(ip);
                 }
-                settled => deliver((ip, settled), cache),
+                settled => deliver((ip, settled), cache, asking),
             };
             loop {
+                feed(&mut asking, &cache);
                 select! {
                     recv(input) -> e => match e {
                         Ok(e) => {
                             if let Event::Host(h) = &e {
-                                ask(h.ip, &cache);
+                                asking.host_up(h.ip);
                             }
                             let _ = output.send(e);
                         }
                         Err(_) => break,
                     },
-                    recv(names_rx) -> n => if let Ok(n) = n { deliver(n, &mut cache) },
-                    recv(fast_done) -> n => if let Ok(n) = n { settle(n, &mut cache) },
+                    recv(names_rx) -> n => if let Ok(n) = n { deliver(n, &mut cache, &mut asking) },
+                    recv(fast_done) -> n => if let Ok(n) = n { settle(n, &mut cache, &mut asking) },
                 }
             }
-            // Nothing more to ask: the fast path finishes what it has out, then closes.
-            // (`ask`, which borrows it, is not used past the loop.)
-            drop(fast_tx);
+            // Nothing more comes in: what is out, and what still waits, for at most `linger`.
             let deadline = Instant::now() + linger;
             let mut fast_open = true;
-            while pending.get() > 0
+            while !asking.idle()
                 && stop.level() != crate::stop::StopLevel::Abort
                 && let Some(left) = deadline.checked_duration_since(Instant::now())
             {
+                feed(&mut asking, &cache);
                 // In slices, so that an abort is seen within one.
                 let timeout = crossbeam_channel::after(left.min(ABORT_POLL));
                 select! {
                     recv(names_rx) -> n => match n {
-                        Ok(n) => deliver(n, &mut cache),
+                        Ok(n) => deliver(n, &mut cache, &mut asking),
                         Err(_) => break,
                     },
                     recv(if fast_open { fast_done.clone() } else { crossbeam_channel::never() }) -> n => match n {
-                        Ok(n) => settle(n, &mut cache),
+                        Ok(n) => settle(n, &mut cache, &mut asking),
                         Err(_) => fast_open = false,
                     },
-                    recv(timeout) -> _ => break,
+                    recv(timeout) -> _ => {}
                 }
             }
+            drop(fast_tx);
             drop(jobs_tx);
             // Best effort: a cache that cannot be written costs the next scan some lookups.
             let _ = cache.save();
@@ -257,7 +261,7 @@ mod tests {
             mode,
             workers: 4,
             lookup,
-            all_hosts: all,
+            all_hosts: Box::new(all.into_iter()),
             linger: Duration::from_millis(300),
             cache,
             fast: None,
@@ -372,7 +376,7 @@ mod tests {
             mode: Mode::Answered,
             workers: 2,
             lookup: table(),
-            all_hosts: vec![],
+            all_hosts: Box::new(std::iter::empty()),
             linger: Duration::from_millis(300),
             cache: NameCache::load(None, 0),
             fast: Some(client),
@@ -421,7 +425,7 @@ mod tests {
             mode: Mode::Answered,
             workers: 1,
             lookup: stuck,
-            all_hosts: vec![],
+            all_hosts: Box::new(std::iter::empty()),
             linger: Duration::from_secs(30),
             cache: NameCache::load(None, 0),
             fast: None,
@@ -437,5 +441,47 @@ mod tests {
         stage.finish();
         // The linger is 30 s: only the abort ends it this soon.
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    /// Thousands of hosts up and a resolver that never answers: every event still passes
+    /// (through a small bounded output read as it comes), at most `OUTSTANDING` lookups are
+    /// ever handed out, and the stage ends after the linger.
+    #[test]
+    fn a_stuck_resolver_never_holds_events_back_however_many_hosts_answer() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let stuck: Lookup = Arc::new(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(3600));
+            Outcome::NoName
+        });
+        let (in_tx, in_rx) = crossbeam_channel::bounded(8);
+        let (out_tx, out_rx) = crossbeam_channel::bounded(8);
+        let config = StageConfig {
+            mode: Mode::Answered,
+            workers: 4,
+            lookup: stuck,
+            all_hosts: Box::new(std::iter::empty()),
+            linger: Duration::from_millis(200),
+            cache: NameCache::load(None, 0),
+            fast: None,
+            stop: crate::stop::StopSignal::default(),
+        };
+        let stage = NameStage::start(config, in_rx, out_tx);
+        let reader = std::thread::spawn(move || out_rx.iter().count());
+        let t = Instant::now();
+        for i in 0..5000u32 {
+            let ip = std::net::Ipv4Addr::from_bits(0xc612_0000 + i);
+            in_tx.send(host(&ip.to_string())).unwrap();
+        }
+        drop(in_tx);
+        stage.finish();
+        assert_eq!(reader.join().unwrap(), 5000);
+        assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "one per worker"
+        );
     }
 }

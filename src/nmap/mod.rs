@@ -97,12 +97,17 @@ impl NmapStage {
                 }
             }
             for e in input {
-                if config.is_some()
-                    && let Event::Port(p) = &e
-                    && p.state == PortState::Open
-                    && p.proto == Proto::Tcp
-                {
-                    open.entry(p.ip).or_default().insert(p.port);
+                if config.is_some() {
+                    match &e {
+                        Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
+                            open.entry(p.ip).or_default().insert(p.port);
+                        }
+                        // Its ports are a sample of a SYN proxy or a tarpit: nothing to examine.
+                        Event::AnswersAll(a) => {
+                            open.remove(&a.ip);
+                        }
+                        _ => {}
+                    }
                 }
                 let _ = output.send(e);
             }
@@ -132,33 +137,32 @@ fn hand_off(
         report.stopped = report.hosts > 0;
         return report;
     }
-    let (jobs_tx, jobs) = crossbeam_channel::unbounded();
-    for job in open {
-        let _ = jobs_tx.send(job);
-    }
-    drop(jobs_tx);
-    let (done_tx, done) = crossbeam_channel::unbounded();
+    let hosts = report.hosts;
+    // The hosts are taken from the map itself and the outcomes added to the report as they
+    // come: no queue of its own beside what the map holds.
+    let jobs = std::sync::Mutex::new(open.into_iter());
+    let tally = std::sync::Mutex::new(&mut report);
     std::thread::scope(|s| {
-        for _ in 0..config.parallel.clamp(1, report.hosts.max(1)) {
-            let (jobs, done_tx) = (jobs.clone(), done_tx.clone());
-            s.spawn(move || {
-                for (ip, ports) in jobs {
+        for _ in 0..config.parallel.clamp(1, hosts.max(1)) {
+            s.spawn(|| {
+                loop {
+                    let next = jobs.lock().ok().and_then(|mut j| j.next());
+                    let Some((ip, ports)) = next else { break };
                     if stop.level() != StopLevel::Running {
                         break;
                     }
-                    let _ = done_tx.send(one_host(config, ip, &ports, output, stop));
+                    let outcome = one_host(config, ip, &ports, output, stop);
+                    if let Ok(mut r) = tally.lock() {
+                        match outcome {
+                            Ok(()) => r.done += 1,
+                            Err(None) => {}
+                            Err(Some(why)) => r.failures.push(why),
+                        }
+                    }
                 }
             });
         }
     });
-    drop(done_tx);
-    for outcome in done {
-        match outcome {
-            Ok(()) => report.done += 1,
-            Err(None) => {}
-            Err(Some(why)) => report.failures.push(why),
-        }
-    }
     report.stopped = stop.level() != StopLevel::Running && report.done < report.hosts;
     report
 }

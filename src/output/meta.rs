@@ -38,6 +38,28 @@ pub struct Figures {
     pub filtered: u64,
     pub hosts_up: u64,
     pub errors: u64,
+    /// Seconds the engine was held back by the stages after it (a slow output, banners, …).
+    /// The figures below are written only when not zero, so documents of scans without them
+    /// read as before.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub held_s: f64,
+    /// Replies the kernel dropped because the capture ring was full (raw scans).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ring_drops: u64,
+    /// Hosts recognised as answering every port.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub answers_all_hosts: u64,
+    /// Their open ports found after that: counted, not listed (nor in `open`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub answers_all_open: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Figures {
@@ -54,6 +76,10 @@ impl Figures {
             filtered: self.filtered + o.filtered,
             hosts_up: self.hosts_up + o.hosts_up,
             errors: self.errors + o.errors,
+            held_s: ((self.held_s + o.held_s) * 1000.0).round() / 1000.0,
+            ring_drops: self.ring_drops + o.ring_drops,
+            answers_all_hosts: self.answers_all_hosts + o.answers_all_hosts,
+            answers_all_open: self.answers_all_open + o.answers_all_open,
         }
     }
 
@@ -68,8 +94,38 @@ impl Figures {
             filtered: stats.filtered.load(Relaxed),
             hosts_up: stats.hosts_up.load(Relaxed),
             errors: stats.errors.load(Relaxed),
+            held_s: (stats.held_ns.load(Relaxed) as f64 / 1e6).round() / 1e3,
+            ring_drops: stats.ring_drops.load(Relaxed),
+            answers_all_hosts: stats.answers_all_hosts.load(Relaxed),
+            answers_all_open: stats.answers_all_open.load(Relaxed),
         }
     }
+}
+
+/// The final summary's lines beyond the counts, for what happened only in some scans: hosts
+/// that answer every port, time held back by slow stages, replies lost in the capture ring.
+pub fn more_figures(f: &Figures) -> Vec<String> {
+    let mut lines = Vec::new();
+    if f.answers_all_hosts > 0 {
+        lines.push(format!(
+            "{} hosts answer every port (SYN proxies or tarpits): a sample of their open ports is listed, {} more were counted, not listed",
+            f.answers_all_hosts, f.answers_all_open
+        ));
+    }
+    if f.held_s >= 0.001 && f.elapsed_s > 0.0 {
+        lines.push(format!(
+            "sending was held back by slower output stages for {:.2}s ({:.0}% of the scan)",
+            f.held_s,
+            100.0 * f.held_s / f.elapsed_s
+        ));
+    }
+    if f.ring_drops > 0 {
+        lines.push(format!(
+            "the kernel dropped {} replies because the capture ring was full: results may be incomplete",
+            f.ring_drops
+        ));
+    }
+    lines
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,9 @@ pub struct Progress {
     last_sent: u64,
     last_elapsed: f64,
     rate: f64,
+    last_held: f64,
+    /// The share of the last tick the engine was held back by the stages after it.
+    held: f64,
 }
 
 impl Progress {
@@ -24,6 +27,8 @@ impl Progress {
             last_sent: 0,
             last_elapsed: 0.0,
             rate: 0.0,
+            last_held: 0.0,
+            held: 0.0,
         }
     }
 
@@ -37,18 +42,22 @@ impl Progress {
             } else {
                 0.7 * self.rate + 0.3 * now
             };
+            self.held = ((f.held_s - self.last_held) / dt).clamp(0.0, 1.0);
+            self.last_held = f.held_s;
             self.last_sent = f.sent;
             self.last_elapsed = f.elapsed_s;
         }
         if self.terminal {
             let mut e = io::stderr().lock();
-            write!(e, "\r\x1b[2K{}", line(f, self.rate))?;
+            write!(e, "\r\x1b[2K{}", line(f, self.rate, self.held))?;
             e.flush()?;
         }
         if let Some(j) = &mut self.json {
             let mut v = serde_json::to_value(f)?;
             v["type"] = "status".into();
             v["rate_pps"] = ((self.rate * 10.0).round() / 10.0).into();
+            // Always present (0 when not held), unlike the cumulative `held_s`.
+            v["held_pct"] = ((self.held * 1000.0).round() / 10.0).into();
             serde_json::to_writer(&mut *j, &v)?;
             j.write_all(b"\n")?;
             j.flush()?;
@@ -87,7 +96,8 @@ impl Progress {
     }
 }
 
-pub fn line(f: &Figures, rate: f64) -> String {
+/// `held`: the share of the last tick the engine was held back by the stages after it.
+pub fn line(f: &Figures, rate: f64, held: f64) -> String {
     let pct = if f.total > 0 {
         100.0 * f.done as f64 / f.total as f64
     } else {
@@ -99,14 +109,24 @@ pub fn line(f: &Figures, rate: f64) -> String {
     } else {
         "-".into()
     };
-    format!(
+    let mut l = format!(
         "sent {} ({pct:.1}% done) · {}/s · ETA {eta} · found {} open, {} hosts up · errors {}",
         si(f.sent as f64),
         si(rate),
         f.open,
         f.hosts_up,
         f.errors
-    )
+    );
+    if held >= 0.005 {
+        l.push_str(&format!(" · held back by output {:.0}%", held * 100.0));
+    }
+    if f.answers_all_hosts > 0 {
+        l.push_str(&format!(" · {} answer every port", f.answers_all_hosts));
+    }
+    if f.ring_drops > 0 {
+        l.push_str(&format!(" · {} dropped in capture", f.ring_drops));
+    }
+    l
 }
 
 fn si(x: f64) -> String {
@@ -131,10 +151,28 @@ mod tests {
             open: 3,
             ..Figures::default()
         };
-        let l = line(&f, 25_000.0);
+        let l = line(&f, 25_000.0, 0.0);
         assert!(l.contains("25.0% done"), "{l}");
         assert!(l.contains("25.0k/s"), "{l}");
         assert!(l.contains("ETA 0:30"), "{l}");
         assert!(l.contains("found 3 open"), "{l}");
+        assert!(!l.contains("held"), "{l}");
+        let l = line(&f, 25_000.0, 0.37);
+        assert!(l.ends_with("· held back by output 37%"), "{l}");
+    }
+
+    #[test]
+    fn the_share_held_is_that_of_the_last_tick() {
+        let mut p = Progress::new(false, false, None);
+        let at = |elapsed_s: f64, held_s: f64| Figures {
+            elapsed_s,
+            held_s,
+            ..Figures::default()
+        };
+        p.tick(&at(1.0, 0.0)).unwrap();
+        p.tick(&at(1.25, 0.1)).unwrap();
+        assert!((p.held - 0.4).abs() < 1e-9, "{}", p.held);
+        p.tick(&at(1.5, 0.1)).unwrap();
+        assert_eq!(p.held, 0.0);
     }
 }

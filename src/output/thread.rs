@@ -49,6 +49,10 @@ pub struct OutputThread {
 const TICK: Duration = Duration::from_millis(250);
 /// How long the output thread sleeps between drains of the event channel.
 const NAP: Duration = Duration::from_millis(5);
+/// Events handled between looks at the clock: with bounded stages the channel may never run
+/// empty while the output is the slowest stage (a pipe read slowly), and the progress line
+/// must still tick.
+const DRAIN_BATCH: usize = 64;
 
 impl OutputThread {
     /// Opens every output now (so a bad path fails before any probe is sent) and starts the
@@ -205,14 +209,21 @@ impl OutputLoop {
             // Drain what has come, then nap: never blocking on the channel means a sender
             // never has to wake this thread, which at 200k events/s cost more than the work.
             let mut ended = false;
-            loop {
-                match events.try_recv() {
-                    Ok(e) => self.event(e),
-                    Err(crossbeam_channel::TryRecvError::Empty) => break,
-                    Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                        ended = true;
-                        break;
+            let mut behind = false;
+            'drain: loop {
+                for _ in 0..DRAIN_BATCH {
+                    match events.try_recv() {
+                        Ok(e) => self.event(e),
+                        Err(crossbeam_channel::TryRecvError::Empty) => break 'drain,
+                        Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                            ended = true;
+                            break 'drain;
+                        }
                     }
+                }
+                if Instant::now() >= next_tick {
+                    behind = true;
+                    break;
                 }
             }
             if ended {
@@ -234,7 +245,9 @@ impl OutputLoop {
                     self.note(Err(e));
                 }
             }
-            std::thread::sleep(NAP.min(next_tick.saturating_duration_since(now)));
+            if !behind {
+                std::thread::sleep(NAP.min(next_tick.saturating_duration_since(now)));
+            }
         }
         let (summary, state) = finish.recv().unwrap_or((
             Summary {

@@ -89,6 +89,7 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
         ),
     );
     line("names", format!("{:?}", c.names).to_lowercase());
+    line("all-open-threshold", c.all_open_threshold.to_string());
     for f in &c.output.files {
         let name = match f.format {
             Format::Json => "output-json",

@@ -33,6 +33,14 @@ const NAME_WORKERS: usize = 16;
 const NAME_LINGER: Duration = Duration::from_secs(2);
 /// How often the running scan saves its resume point: what a kill -9 can lose.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
+/// Events between the engine and the banner stage. The engine is held back at half of it
+/// (`engine::pressure`): 8,192 events, 40 ms of the fastest stream seen (200k answers/s), so
+/// a stage that keeps up is never in the way; the other half is room for the answers of the
+/// probes already out when the hold begins. 112 bytes a slot, allocated at once: 1.8 MB.
+const ENGINE_EVENTS: usize = 16_384;
+/// Events between two later stages: the output thread drains every 5 ms, 1,000 events at
+/// 200k/s, so this is slack of 40 ms; 0.9 MB each.
+const STAGE_EVENTS: usize = 8_192;
 
 pub struct Finished {
     pub complete: bool,
@@ -115,10 +123,13 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         stdout: StdoutGuard::new(stop.clone()),
     };
     let stdout = out_cfg.stdout.clone();
-    let (tx, engine_rx) = crossbeam_channel::unbounded();
-    let (banners_tx, banners_rx) = crossbeam_channel::unbounded();
-    let (names_tx, rx) = crossbeam_channel::unbounded();
-    let (nmap_tx, nmap_rx) = crossbeam_channel::unbounded();
+    let names = Arc::new(config.targets.names.clone());
+    // Every queue is bounded: a slow stage blocks the one before it, back to the engine,
+    // which is then held (it never blocks where it receives answers).
+    let (tx, engine_rx) = crossbeam_channel::bounded(ENGINE_EVENTS);
+    let (banners_tx, banners_rx) = crossbeam_channel::bounded(STAGE_EVENTS);
+    let (names_tx, rx) = crossbeam_channel::bounded(STAGE_EVENTS);
+    let (nmap_tx, nmap_rx) = crossbeam_channel::bounded(STAGE_EVENTS);
     let nmap = nmap
         .zip(config.nmap.as_ref())
         .map(|(program, o)| NmapConfig {
@@ -128,6 +139,16 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
             seeds: crate::nmap::unexamined(&carried),
         });
     let saver = checkpoints.then(|| resume_saver(&config, resume_file, carried_figures.clone()));
+    let report = Reporter::new(names.clone(), stats.clone(), tx.clone(), listing)
+        .with_all_open_threshold(config.all_open_threshold);
+    // Hosts the first run found answering everything stay so: none of their ports is listed.
+    for e in &carried {
+        if let Event::AnswersAll(a) = e
+            && let Some(h) = space.host_index(a.ip)
+        {
+            report.answers_all().insert(h);
+        }
+    }
     let output = OutputThread::start(
         &out_cfg,
         meta,
@@ -143,7 +164,8 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         pending: Vec::new(),
     });
     let _ = tx.send(Event::Checkpoint(Box::new(start)));
-    let names = Arc::new(config.targets.names.clone());
+    // From here only the reporter sends: the stages end when the engine drops it.
+    drop(tx);
     let b = &config.banners;
     let banners = BannerStage::start(
         BannerConfig {
@@ -162,7 +184,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let names_stage = start_names(&config, space, nmap_rx, names_tx, stop.clone());
     let ctx = EngineContext {
         space: space.clone(),
-        report: Reporter::new(names, stats.clone(), tx, listing),
+        report,
         stats: stats.clone(),
         stop: stop.clone(),
         checkpoint_every: Some(CHECKPOINT_EVERY),
@@ -252,9 +274,9 @@ fn start_names(
             workers: NAME_WORKERS,
             lookup: names::system_lookup(),
             all_hosts: if mode == NameMode::All {
-                (0..space.hosts()).map(|h| space.host(h)).collect()
+                every_host(space.clone())
             } else {
-                Vec::new()
+                Box::new(std::iter::empty())
             },
             linger: NAME_LINGER,
             cache: NameCache::load(
@@ -269,6 +291,14 @@ fn start_names(
         input,
         output,
     )
+}
+
+/// `-R`: every target host the scan probes, walked on demand (no list of them is kept).
+fn every_host(space: crate::space::TargetSpace) -> names::Walk {
+    Box::new((0..space.hosts()).filter_map(move |h| {
+        let ip = space.host(h);
+        (!space.skips(ip)).then_some(ip)
+    }))
 }
 
 fn remaining(size: u64, shard: Shard, s: &CursorState) -> u64 {

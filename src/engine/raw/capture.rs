@@ -3,13 +3,16 @@
 //! reported once. Forged, duplicate and unrelated frames are counted, never reported.
 
 use super::icmp_pace::IcmpPace;
+use super::probed::ProbedByNow;
 use super::table::AnsweredSet;
+use crate::cursor::CursorState;
 use crate::engine::EngineContext;
-use crate::engine::report::{Answer, HostsUp};
+use crate::engine::report::{Answer, LocalReport};
 use crate::event::{PortState, Proto, Reason};
 use crate::packet::probe::Probe;
 use crate::packet::reply::Verdict;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// What the capture thread saw besides reportable answers.
@@ -24,13 +27,17 @@ pub struct CaptureCounters {
     /// Not meant for this scan.
     pub unrelated: u64,
     pub malformed: u64,
+    /// Replies the kernel dropped for want of room in the capture ring.
+    pub ring_drops: u64,
 }
 
 pub struct Capture<'a, P: Probe> {
     probe: &'a P,
     ctx: &'a EngineContext,
     answered: &'a AnsweredSet,
-    hosts_up: HostsUp,
+    /// Hosts reported up, open ports per host, and events waiting for room (never blocks).
+    report: LocalReport,
+    probed: ProbedByNow,
     /// UDP: hosts that ration their port unreachables, for the senders' retry pace.
     pacing: Option<&'a IcmpPace>,
     pub counters: CaptureCounters,
@@ -42,7 +49,12 @@ impl<'a, P: Probe> Capture<'a, P> {
             probe,
             ctx,
             answered,
-            hosts_up: HostsUp::default(),
+            report: ctx.report.local(&ctx.space),
+            probed: ProbedByNow::new(
+                ctx.space.size(),
+                ctx.space.ports().len(),
+                Duration::from_secs(1),
+            ),
             pacing: None,
             counters: CaptureCounters::default(),
         }
@@ -52,6 +64,37 @@ impl<'a, P: Probe> Capture<'a, P> {
     pub fn pacing(mut self, pace: Option<&'a IcmpPace>) -> Self {
         self.pacing = pace;
         self
+    }
+
+    /// Probes wait `timeout` for their answers (bounds how old "probed by now" may be).
+    pub fn settle_within(mut self, timeout: Duration) -> Self {
+        let space = &self.ctx.space;
+        self.probed = ProbedByNow::new(space.size(), space.ports().len(), timeout);
+        self
+    }
+
+    /// Once per pass of the capture loop, before its frames: what waits for room in the
+    /// event channel goes first, and the estimate of ports probed per host moves on.
+    pub fn pass(&mut self, now: Duration) {
+        self.ctx.report.flush(&mut self.report);
+        self.probed.sample(now, self.ctx.stats.walked.load(Relaxed));
+        self.report.probed_per_host = self.probed.per_host(now);
+    }
+
+    /// The engine's resume point, behind every event this thread has reported.
+    pub fn checkpoint(&mut self, state: CursorState) {
+        self.ctx.report.checkpoint(&mut self.report, state);
+    }
+
+    /// Events waiting for room in the channel (the rest of the engine is held meanwhile).
+    pub fn waiting(&self) -> usize {
+        self.report.waiting()
+    }
+
+    /// The end of capture: what still waits is sent, blocking (nothing more is received).
+    pub fn finish(mut self) -> CaptureCounters {
+        self.ctx.report.flush_blocking(&mut self.report);
+        self.counters
     }
 
     /// `now` is on the sender's clock (since the scan's origin), for RTTs from echoed times.
@@ -70,15 +113,21 @@ impl<'a, P: Probe> Capture<'a, P> {
                 tsecr,
                 ttl,
                 ..
-            } => (
-                ip,
-                port,
-                Proto::Tcp,
-                PortState::Open,
-                Reason::SynAck,
-                tsecr.and_then(rtt),
-                Some(ttl),
-            ),
+            } => {
+                let rtt = tsecr.and_then(rtt);
+                if let Some(d) = rtt {
+                    self.probed.observe_rtt(d);
+                }
+                (
+                    ip,
+                    port,
+                    Proto::Tcp,
+                    PortState::Open,
+                    Reason::SynAck,
+                    rtt,
+                    Some(ttl),
+                )
+            }
             Verdict::Closed { ip, port, ttl } => (
                 ip,
                 port,
@@ -153,6 +202,7 @@ impl<'a, P: Probe> Capture<'a, P> {
         let ip = IpAddr::V4(ip);
         let answer = Answer {
             ip,
+            host: j % self.ctx.space.hosts().max(1),
             port,
             proto,
             state,
@@ -160,7 +210,7 @@ impl<'a, P: Probe> Capture<'a, P> {
             rtt,
             ttl,
         };
-        self.ctx.report.answer(&mut self.hosts_up, answer);
+        self.ctx.report.answer(&mut self.report, answer);
     }
 
     /// The index an answer belongs to, claimed; None (and counted) if it is a repeat or names
@@ -191,9 +241,15 @@ impl<'a, P: Probe> Capture<'a, P> {
             return;
         }
         // A host already up through a port's answer: the echo is counted, not repeated.
-        self.ctx
-            .report
-            .host_up(&mut self.hosts_up, ip, Reason::EchoReply, rtt, Some(ttl));
+        let host = j % self.ctx.space.hosts().max(1);
+        self.ctx.report.host_up(
+            &mut self.report,
+            host,
+            ip,
+            Reason::EchoReply,
+            rtt,
+            Some(ttl),
+        );
     }
 }
 

@@ -13,6 +13,8 @@ pub mod capture;
 pub mod checkpoint;
 pub mod icmp_pace;
 pub mod launch;
+pub mod probed;
+pub mod ring_drops;
 pub mod sender;
 pub mod split;
 pub mod table;
@@ -28,6 +30,7 @@ use crate::stop::StopLevel;
 use capture::{Capture, CaptureCounters};
 use checkpoint::Board;
 use icmp_pace::IcmpPace;
+use ring_drops::RingDrops;
 use sender::{Sender, Step};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +67,8 @@ pub struct RawOutcome {
 
 /// How long the capture thread blocks before it looks at the stop flag again.
 const CAPTURE_POLL: Duration = Duration::from_millis(20);
+/// … and while events wait for room in the channel, before it tries again.
+const OVERFLOW_POLL: Duration = Duration::from_millis(1);
 /// The longest the sender sleeps between looks at the stop signal.
 const SENDER_NAP: Duration = Duration::from_millis(5);
 
@@ -108,18 +113,34 @@ where
     );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
+            let mut c = Capture::new(probe, ctx, &answered)
+                .pacing(pace.as_ref())
+                .settle_within(opts.timeout);
             let mut marks = Marks::new(ctx, &board, walk, clock.now());
+            let mut drops = RingDrops::default();
             while !capture_done.load(Ordering::Acquire) {
-                if let Err(e) = rx.recv(CAPTURE_POLL, &mut |frame| c.handle(frame, clock.now())) {
+                // Never blocks: what the event channel cannot take waits here (see pressure).
+                c.pass(clock.now());
+                let poll = if c.waiting() > 0 {
+                    OVERFLOW_POLL
+                } else {
+                    CAPTURE_POLL
+                };
+                if let Err(e) = rx.recv(poll, &mut |frame| c.handle(frame, clock.now())) {
                     // Without capture no answer can be seen: every sender stops as on abort.
                     ctx.stop.raise_to(StopLevel::Abort);
+                    c.finish();
                     return Err(e);
                 }
-                // Between handle calls: every answer marked so far has had its event sent.
-                marks.step(clock.now());
+                // Between handle calls: every answer marked so far has had its event queued.
+                if let Some(state) = marks.step(clock.now()) {
+                    c.checkpoint(state);
+                }
+                drops.read(&mut rx, ctx, clock.now());
             }
-            Ok(c.counters)
+            let mut counters = c.finish();
+            counters.ring_drops = drops.read_now(&mut rx, ctx);
+            Ok(counters)
         });
         let senders: Vec<_> = txs
             .into_iter()
@@ -211,11 +232,13 @@ impl<'a> Marks<'a> {
         }
     }
 
-    fn step(&mut self, now: Duration) {
+    /// The merged resume point, once every sender has answered the last request.
+    fn step(&mut self, now: Duration) -> Option<CursorState> {
+        let mut ready = None;
         if let Some(g) = self.asked
             && let Some(state) = self.board.merged(g, self.walk.size, self.walk.shard)
         {
-            self.ctx.report.checkpoint(state);
+            ready = Some(state);
             self.asked = None;
         }
         if let (Some(at), Some(every)) = (self.next, self.ctx.checkpoint_every)
@@ -225,6 +248,7 @@ impl<'a> Marks<'a> {
             self.asked = Some(self.board.request());
             self.next = Some(now + every);
         }
+        ready
     }
 }
 

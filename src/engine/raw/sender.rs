@@ -11,6 +11,7 @@ use super::icmp_pace::IcmpPace;
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
+use crate::engine::pressure::{HOLD_NAP, Hold};
 use crate::engine::report::silent_state;
 use crate::link::{FrameBatch, PacketTx};
 use crate::packet::probe::{Probe, Slot};
@@ -65,6 +66,8 @@ pub struct Sender<'a, P: Probe> {
     /// Positions a graceful stop left owing retries: they go to the resume point.
     owed: Vec<u64>,
     batch: FrameBatch,
+    /// Backpressure from the stages after the engine (see `engine::pressure`).
+    hold: Hold,
 }
 
 impl<'a, P: Probe> Sender<'a, P> {
@@ -95,6 +98,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             origin: now,
             owed: Vec::new(),
             batch: FrameBatch::new(opts.batch),
+            hold: Hold::new(opts.senders),
         }
     }
 
@@ -113,8 +117,11 @@ impl<'a, P: Probe> Sender<'a, P> {
             return Ok(Step::Finished);
         }
         self.expire(now, level);
+        // While the stages after the engine are behind, nothing new is crafted, retries
+        // included: the only answers still to come are those of the probes already out.
+        let held = self.hold.check(&self.ctx.report, now);
         let mut limited = None;
-        if level == StopLevel::Running && self.has_work() && !self.batch.is_full() {
+        if level == StopLevel::Running && !held && self.has_work() && !self.batch.is_full() {
             match self.limiter.poll(now, self.batch.free() as u64) {
                 Pace::Wait(d) => limited = Some(now + d),
                 Pace::Send(n) => self.fill(now, n as usize),
@@ -132,6 +139,9 @@ impl<'a, P: Probe> Sender<'a, P> {
         }
         if let Some(at) = limited {
             return Ok(Step::Idle(at));
+        }
+        if held && level == StopLevel::Running && self.has_work() {
+            return Ok(Step::Idle(now + HOLD_NAP));
         }
         let sending = level == StopLevel::Running && (!self.resend.is_empty() || !self.exhausted);
         if sending {
@@ -211,7 +221,10 @@ impl<'a, P: Probe> Sender<'a, P> {
     fn fill(&mut self, now: Duration, n: usize) {
         let sent_us = now.as_micros() as u32; // wraps every 71 minutes; RTTs are differences
         let before = self.batch.len();
+        let walked = self.cursor.taken();
         self.fill_inner(now, sent_us, n);
+        let walked = self.cursor.taken() - walked;
+        self.ctx.stats.walked.fetch_add(walked, Relaxed);
         // Counted once per batch: an atomic add per probe was a tenth of the generator's time.
         let crafted = (self.batch.len() - before) as u64;
         self.ctx.stats.sent.fetch_add(crafted, Relaxed);

@@ -9,7 +9,7 @@ use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState, Shard};
 use crate::engine::EngineContext;
 use crate::engine::report::{Reporter, SHOW_ALL};
-use crate::event::{Event, PortState, Proto, Reason, Stats};
+use crate::event::{Event, Listing, PortState, Proto, Reason, Stats};
 use crate::link::PacketRx;
 use crate::link::sim::{Behaviour, Faults, SimNet};
 use crate::packet::cookie::SourcePorts;
@@ -87,6 +87,10 @@ struct Run {
     max_in_flight: usize,
     /// The snapshot taken at `snapshot_at`, and how many events had been sent by then.
     snapshot: Option<(CursorState, usize)>,
+    /// Times the sender found itself held back, and the most events ever waiting in the
+    /// capture thread's outbox.
+    holds: u64,
+    overflow_peak: usize,
 }
 
 struct Setup {
@@ -102,6 +106,11 @@ struct Setup {
     ports: Vec<u16>,
     echo: bool,
     proto: Proto,
+    listing: Listing,
+    /// A slow output: the event channel's capacity, and how many events a second of virtual
+    /// time the consumer takes (None: an unbounded channel read at the end).
+    slow_output: Option<(usize, usize)>,
+    all_open_threshold: u32,
 }
 
 impl Setup {
@@ -116,13 +125,24 @@ impl Setup {
             ports: PORTS.to_vec(),
             echo: false,
             proto: Proto::Tcp,
+            listing: SHOW_ALL,
+            slow_output: None,
+            all_open_threshold: 0,
         }
     }
 }
 
 /// Drives the engine's own step functions on a manual clock until the sender finishes.
 fn simulate(s: &Setup) -> Run {
-    let space = space_with(&s.ports, s.echo).with_proto(s.proto);
+    simulate_on(s, space_with(&s.ports, s.echo), script)
+}
+
+fn simulate_on(
+    s: &Setup,
+    space: TargetSpace,
+    script: impl Fn(Ipv4Addr, u16) -> Behaviour + Send + 'static,
+) -> Run {
+    let space = space.with_proto(s.proto);
     let mut net = SimNet::new(script, s.faults.clone(), Duration::from_millis(20), s.seed);
     let (src, dst) = net.macs();
     let setup = ProbeSetup {
@@ -136,9 +156,13 @@ fn simulate(s: &Setup) -> Run {
         },
         proto: space.proto(),
     };
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = match s.slow_output {
+        Some((capacity, _)) => crossbeam_channel::bounded(capacity),
+        None => crossbeam_channel::unbounded(),
+    };
     let stats = Arc::new(Stats::default());
-    let report = Reporter::new(Arc::default(), stats.clone(), tx, SHOW_ALL);
+    let report = Reporter::new(Arc::default(), stats.clone(), tx, s.listing)
+        .with_all_open_threshold(s.all_open_threshold);
     let ctx = EngineContext {
         space: space.clone(),
         report,
@@ -148,6 +172,8 @@ fn simulate(s: &Setup) -> Run {
     };
     let cursor = Cursor::new(space.size(), s.seed, Shard::WHOLE, s.resume.clone());
     let mut snapshot = None;
+    let mut events = Vec::new();
+    let per_second = s.slow_output.map_or(0, |(_, n)| n);
     let (state, counters, max_in_flight) = drive(
         &ScanProbe::new(&setup),
         &ctx,
@@ -155,16 +181,28 @@ fn simulate(s: &Setup) -> Run {
         cursor,
         s,
         &mut |st| snapshot = Some((st, rx.len())),
+        &mut |now| {
+            let due = (now.as_secs_f64() * per_second as f64) as usize;
+            let n = due.saturating_sub(events.len());
+            events.extend(rx.try_iter().take(n));
+        },
+    );
+    let (holds, overflow_peak) = (
+        ctx.report.pressure().holds(),
+        ctx.report.pressure().overflow_peak(),
     );
     drop(ctx);
+    events.extend(rx.try_iter());
     Run {
-        events: rx.try_iter().collect(),
+        events,
         state,
         counters,
         net,
         stats,
         max_in_flight,
         snapshot,
+        holds,
+        overflow_peak,
     }
 }
 
@@ -175,12 +213,15 @@ fn drive<P: Probe>(
     cursor: Cursor,
     s: &Setup,
     snapshot: &mut dyn FnMut(CursorState),
+    consume: &mut dyn FnMut(Duration),
 ) -> (CursorState, CaptureCounters, usize) {
     let answered = AnsweredSet::new(ctx.space.size());
     let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
     let mut now = Duration::ZERO;
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
-    let mut capture = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
+    let mut capture = Capture::new(probe, ctx, &answered)
+        .pacing(pace.as_ref())
+        .settle_within(s.opts.timeout);
     let mut max_in_flight = 0;
     let mut snapshot_at = s.snapshot_at;
     for _ in 0..10_000_000 {
@@ -198,6 +239,8 @@ fn drive<P: Probe>(
         }
         let level = ctx.stop.level();
         net.set_now(now);
+        consume(now);
+        capture.pass(now);
         let step = sender.step(now, level, net).expect("SimNet never fails");
         max_in_flight = max_in_flight.max(sender.in_flight());
         net.recv(Duration::ZERO, &mut |f| capture.handle(f, now))
@@ -205,7 +248,14 @@ fn drive<P: Probe>(
         match step {
             Step::Busy => {}
             Step::Finished => {
-                return (sender.finish(level), capture.counters, max_in_flight);
+                // What waits for the (slow) output still reaches it, in order.
+                while capture.waiting() > 0 {
+                    now += Duration::from_millis(1);
+                    consume(now);
+                    capture.pass(now);
+                }
+                let counters = capture.finish();
+                return (sender.finish(level), counters, max_in_flight);
             }
             Step::Idle(until) => {
                 let mut next = until;
@@ -561,4 +611,118 @@ proptest! {
         }
         prop_assert_eq!(joined, whole);
     }
+}
+
+/// The open ports and hosts up a scan of `script` must report, over `space`.
+fn opens(events: &[Event]) -> HashSet<(IpAddr, u16)> {
+    port_results(events)
+        .into_iter()
+        .filter(|(_, (s, _))| *s == PortState::Open)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// A slow output: a channel of 64 events read at 1,000 events a second. The sender is held back (the first pass takes several times as long), the
+/// capture thread's overflow stays within the answers of the probes in flight, and the
+/// results are exactly those of a run with a fast output: nothing is lost or repeated.
+#[test]
+fn a_slow_output_holds_the_sender_back_and_loses_nothing() {
+    let mut fast = Setup::new(31);
+    fast.listing = Listing::default();
+    let quick = simulate(&fast);
+    let mut slow = Setup::new(31);
+    slow.listing = Listing::default();
+    slow.slow_output = Some((64, 1000));
+    let r = simulate(&slow);
+    let want: HashSet<(IpAddr, u16)> = all_targets(&PORTS)
+        .into_iter()
+        .filter(|&(ip, port)| expected_state(ip, port) == PortState::Open)
+        .map(|(ip, port)| (IpAddr::V4(ip), port))
+        .collect();
+    assert_eq!(opens(&r.events), want);
+    assert_eq!(opens(&quick.events), want);
+    assert_eq!(hosts_up(&r.events), hosts_up(&quick.events));
+    assert_eq!(hosts_up(&r.events).len(), 60);
+    assert_eq!(r.state.pending, Vec::<u64>::new());
+    // Held, and for a while: the first pass (384 probes) took several times as long.
+    assert!(r.holds > 0 && quick.holds == 0, "{} holds", r.holds);
+    let first_pass = |run: &Run| run.net.send_times[64 * PORTS.len() - 1];
+    assert!(
+        first_pass(&r) > first_pass(&quick) * 3,
+        "{:?} against {:?}",
+        first_pass(&r),
+        first_pass(&quick)
+    );
+    assert!(r.stats.held_ns.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    // The overflow was used, and held at most the answers (a host and a port event each) of
+    // the probes out when the hold began: rate × RTT (10,000/s × 20 ms) plus a batch.
+    assert!(r.overflow_peak > 0, "the channel never overflowed");
+    assert!(r.overflow_peak <= 2 * (200 + 16), "{}", r.overflow_peak);
+}
+
+/// A /28 × ports 1–400 where one host (.5) answers SYN-ACK on every port, as a SYN proxy
+/// does, and the others have a few open ports each.
+fn proxy_script(ip: Ipv4Addr, port: u16) -> Behaviour {
+    let host = u16::from(ip.octets()[3]);
+    match host {
+        5 => Behaviour::Open,
+        _ if (host * 7 + port).is_multiple_of(50) => Behaviour::Open,
+        _ => Behaviour::Closed,
+    }
+}
+
+#[test]
+fn a_host_answering_every_port_gets_a_sample_and_one_record_and_the_others_stay_exact() {
+    let ports: Vec<u16> = (1..=400).collect();
+    let net = "198.18.0.0/28".parse().unwrap();
+    let space = TargetSpace::new(
+        RangeSet::from_ranges(vec![IpRange::from_net(net)]),
+        PortList::new(ports.clone()),
+    )
+    .unwrap();
+    let mut s = Setup::new(41);
+    s.listing = Listing::default();
+    s.ports = ports.clone();
+    s.all_open_threshold = 100;
+    let r = simulate_on(&s, space.clone(), proxy_script);
+    let proxy = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 5));
+    let got = opens(&r.events);
+    assert_eq!(got.iter().filter(|(ip, _)| *ip == proxy).count(), 100);
+    let records: Vec<_> = r
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Event::AnswersAll(a) => Some((i, a)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records.len(), 1, "one record");
+    let (at, a) = records[0];
+    assert_eq!((a.ip, a.listed), (proxy, 100));
+    // The estimate of its ports probed by then: its share of the walk, less the probes out.
+    assert!((60..=200).contains(&a.probed), "probed {}", a.probed);
+    // Nothing of it after its record: the banner stage would queue no grab beyond the sample.
+    assert!(
+        !r.events[at..]
+            .iter()
+            .any(|e| matches!(e, Event::Port(p) if p.ip == proxy)),
+        "an open port of the proxy after its record"
+    );
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(r.stats.answers_all_open.load(relaxed), 300);
+    assert_eq!(r.stats.answers_all_hosts.load(relaxed), 1);
+    // Every other host exact.
+    let want: HashSet<(IpAddr, u16)> = (0..space.size())
+        .map(|j| space.target(j))
+        .filter(|t| t.ip() != proxy)
+        .filter(|t| match t.ip() {
+            IpAddr::V4(ip) => proxy_script(ip, t.port()) == Behaviour::Open,
+            IpAddr::V6(_) => false,
+        })
+        .map(|t| (t.ip(), t.port()))
+        .collect();
+    let others: HashSet<(IpAddr, u16)> = got.into_iter().filter(|(ip, _)| *ip != proxy).collect();
+    assert_eq!(others, want);
+    assert_eq!(hosts_up(&r.events).len(), 16);
 }
