@@ -217,6 +217,10 @@ fn open_sinks(
 }
 
 #[cfg(test)]
+#[path = "golden_tests.rs"]
+mod golden_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
