@@ -25,10 +25,10 @@ fn port(a: &str, n: u16, state: PortState, reason: Reason, service: &str) -> Por
         state,
         reason,
         service: service.into(),
-        rtt_ms: (n % 3 == 0).then_some(0.125 * f64::from(n % 7)),
+        rtt_ms: n.is_multiple_of(3).then_some(0.125 * f64::from(n % 7)),
         ts: START + f64::from(n) / 1000.0,
         hostname: None,
-        ttl: (n % 2 == 0).then_some(64),
+        ttl: n.is_multiple_of(2).then_some(64),
     }
 }
 
@@ -95,11 +95,10 @@ fn service(a: &str, n: u16) -> ServiceResult {
 /// - 2001:db8::5 up with two open ports, a TLS banner of an AI service, a name;
 /// - 2001:db8::2 up with no port.
 pub fn events() -> Vec<Event> {
-    let (a, b, c, d, v6, v6b) = (
+    let (a, b, c, v6, v6b) = (
         "198.18.0.1",
         "198.18.0.2",
         "198.18.0.3",
-        "198.18.0.4",
         "2001:db8::5",
         "2001:db8::2",
     );
