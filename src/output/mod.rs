@@ -10,6 +10,7 @@ pub mod meta;
 pub mod ndjson;
 pub mod normal;
 pub mod service_lines;
+pub mod spill;
 pub mod status;
 pub mod stdout;
 pub mod store;

@@ -105,6 +105,62 @@ impl PortMap {
 }
 
 impl HostEntry {
+    /// Records an event of this host; false (and nothing changed) if it repeats one held:
+    /// the first of each stays.
+    pub fn add(&mut self, e: Event) -> bool {
+        match e {
+            Event::Host(h) => {
+                let new = self.up.is_none();
+                self.up.get_or_insert(h);
+                new
+            }
+            Event::Port(p) => !self.ports.contains(p.proto, p.port) && self.ports.insert(p),
+            Event::Name(n) => {
+                let new = self.ptr.is_none();
+                self.ptr.get_or_insert(n);
+                new
+            }
+            Event::Banner(b) => {
+                let new = self.banner(b.proto, b.port).is_none();
+                if new {
+                    self.banners.push(*b);
+                }
+                new
+            }
+            Event::Checkpoint(_) => false,
+            Event::AnswersAll(a) => {
+                let new = self.answers_all.is_none();
+                self.answers_all.get_or_insert(a);
+                new
+            }
+            Event::Service(s) => {
+                let new = self.service(s.proto, s.port).is_none();
+                if new {
+                    self.services.push(*s);
+                }
+                new
+            }
+        }
+    }
+
+    /// Every event held, in the order documents list them: the host's record, its name, its
+    /// ports, banners, nmap's services, and whether it answers everything.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        let h = self;
+        h.up.iter()
+            .cloned()
+            .map(Event::Host)
+            .chain(h.ptr.iter().cloned().map(Event::Name))
+            .chain(h.ports.values().cloned().map(Event::Port))
+            .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
+            .chain(
+                h.services
+                    .iter()
+                    .map(|s| Event::Service(Box::new(s.clone()))),
+            )
+            .chain(h.answers_all.iter().cloned().map(Event::AnswersAll))
+    }
+
     pub fn banner(&self, proto: Proto, port: u16) -> Option<&BannerResult> {
         self.banners
             .iter()
@@ -129,14 +185,23 @@ pub struct Unlisted(Vec<(PortState, Reason, u64)>);
 
 impl Unlisted {
     pub fn count(&mut self, state: PortState, reason: Reason) {
+        self.add(state, reason, 1);
+    }
+
+    /// Adds `n` ports in `state` for `reason` (counts spilled and read back are summed).
+    pub fn add(&mut self, state: PortState, reason: Reason, n: u64) {
         match self
             .0
             .iter_mut()
             .find(|(s, r, _)| (*s, *r) == (state, reason))
         {
-            Some((_, _, n)) => *n += 1,
-            None => self.0.push((state, reason, 1)),
+            Some((_, _, c)) => *c += n,
+            None => self.0.push((state, reason, n)),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// (state, reason, count), in the order first seen.
@@ -163,40 +228,7 @@ impl ResultStore {
         let Some(ip) = e.ip() else {
             return false; // a checkpoint is no result
         };
-        let entry = self.hosts.entry(ip).or_default();
-        match e {
-            Event::Host(h) => {
-                let new = entry.up.is_none();
-                entry.up.get_or_insert(h);
-                new
-            }
-            Event::Port(p) => entry.ports.insert(p),
-            Event::Name(n) => {
-                let new = entry.ptr.is_none();
-                entry.ptr.get_or_insert(n);
-                new
-            }
-            Event::Banner(b) => {
-                let new = entry.banner(b.proto, b.port).is_none();
-                if new {
-                    entry.banners.push(*b);
-                }
-                new
-            }
-            Event::Checkpoint(_) => false,
-            Event::AnswersAll(a) => {
-                let new = entry.answers_all.is_none();
-                entry.answers_all.get_or_insert(a);
-                new
-            }
-            Event::Service(s) => {
-                let new = entry.service(s.proto, s.port).is_none();
-                if new {
-                    entry.services.push(*s);
-                }
-                new
-            }
-        }
+        self.hosts.entry(ip).or_default().add(e)
     }
 
     /// Would `add` record `e`? (Lets the caller skip work for repeats without a clone.)
@@ -218,20 +250,7 @@ impl ResultStore {
 
     /// Every held event, hosts in address order, each host's record before its ports.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        self.hosts.values().flat_map(|h| {
-            h.up.iter()
-                .cloned()
-                .map(Event::Host)
-                .chain(h.ptr.iter().cloned().map(Event::Name))
-                .chain(h.ports.values().cloned().map(Event::Port))
-                .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
-                .chain(
-                    h.services
-                        .iter()
-                        .map(|s| Event::Service(Box::new(s.clone()))),
-                )
-                .chain(h.answers_all.iter().cloned().map(Event::AnswersAll))
-        })
+        self.hosts.values().flat_map(HostEntry::events)
     }
 
     /// Counts a port result that is not reported (nmap's "Not shown: N closed ports").
