@@ -285,23 +285,30 @@ pub const FORMATS: [(&str, crate::output::Format); 4] = [
     ("nmap", crate::output::Format::Normal),
 ];
 
-/// Renders `events` (and the unlisted ports) the way the output thread does, through the
-/// sink of `format` (None: the table).
-fn render(format: Option<crate::output::Format>, port_count: usize) -> String {
-    use crate::output::store::ResultStore;
-    use crate::output::{Format, Sink};
-    let mut store = ResultStore::default();
+/// Renders `events` (and the unlisted ports) the way the output thread does — into the
+/// spill log, sorted within `budget`, a host at a time — through the sink of `format`
+/// (None: the table).
+fn render(
+    format: Option<crate::output::Format>,
+    port_count: usize,
+    budget: crate::output::spill::Budget,
+) -> String {
+    use crate::output::spill::{Seen, SpillLog};
+    use crate::output::{Doc, Format, Sink};
+    let mut log = SpillLog::create(None).unwrap();
+    let mut seen = Seen::default();
     for e in events() {
-        if store.is_new(&e) {
-            store.add(e);
+        if seen.first(&e) {
+            log.append(&e).unwrap();
         }
     }
     for p in unlisted() {
-        store.count_unlisted(&p);
+        log.count_unlisted(&p).unwrap();
     }
+    log.flush().unwrap();
     let mut out = Vec::new();
     {
-        let mut sink: Box<dyn Sink + '_> = match format {
+        let sink: Box<dyn Sink + '_> = match format {
             Some(Format::Json) => Box::new(crate::output::json::JsonSink::new(&mut out)),
             Some(Format::Xml) => Box::new(crate::output::xml::XmlSink::new(&mut out)),
             Some(Format::Grepable) => {
@@ -310,17 +317,34 @@ fn render(format: Option<crate::output::Format>, port_count: usize) -> String {
             Some(Format::Normal) => Box::new(crate::output::normal::NormalSink::new(&mut out)),
             _ => Box::new(crate::output::table::TableSink::new(&mut out)),
         };
-        sink.finish(&store, &meta(port_count), &summary()).unwrap();
+        let (meta, summary) = (meta(port_count), summary());
+        let doc = Doc {
+            meta: &meta,
+            summary: &summary,
+        };
+        let hosts = log.hosts(budget).unwrap();
+        let err = crate::output::documents::write(&mut [sink], hosts, &doc);
+        assert!(err.is_none(), "{err:?}");
     }
     String::from_utf8(out).unwrap()
 }
 
 #[test]
-fn documents_are_the_golden_ones() {
-    for (port_count, scan) in [(50, "ports"), (0, "sweep")] {
-        for (ext, format) in FORMATS {
-            check(&format!("{scan}.{ext}"), &render(Some(format), port_count));
+fn documents_from_the_log_are_the_golden_ones() {
+    use crate::output::spill::Budget;
+    // Sorted in memory, and in runs of a few records merged two at a time.
+    let tiny = Budget {
+        chunk_bytes: 300,
+        fan_in: 2,
+        read_buf: 64,
+    };
+    for budget in [Budget::default(), tiny] {
+        for (port_count, scan) in [(50, "ports"), (0, "sweep")] {
+            for (ext, format) in FORMATS {
+                let got = render(Some(format), port_count, budget);
+                check(&format!("{scan}.{ext}"), &got);
+            }
+            check(&format!("{scan}.table"), &render(None, port_count, budget));
         }
-        check(&format!("{scan}.table"), &render(None, port_count));
     }
 }

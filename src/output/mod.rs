@@ -3,6 +3,7 @@
 
 pub mod banner_lines;
 pub mod clean;
+pub mod documents;
 pub mod grepable;
 pub mod json;
 pub mod lists;
@@ -22,12 +23,13 @@ pub mod xml_service;
 use crate::error::{Error, Result};
 use crate::event::{Event, Listing};
 use crate::safe_file::{self, Mode, Pending};
-use meta::{ScanMeta, Summary};
+pub use documents::Doc;
+use meta::ScanMeta;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use store::ResultStore;
-pub use thread::{OutputEnd, OutputThread, SavePoint, Saver};
+use store::HostGroup;
+pub use thread::{OutputEnd, OutputThread, Results, SavePoint, Saver};
 
 pub trait Sink: Send {
     /// A result as it is found (streaming formats write it now).
@@ -43,9 +45,21 @@ pub trait Sink: Send {
     fn stream_len(&mut self) -> Option<io::Result<u64>> {
         None
     }
-    /// The end (complete or stopped): write the whole document.
-    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, summary: &Summary)
-    -> io::Result<()>;
+    /// Whether this sink writes a document of every result at the end: `begin`, then
+    /// `host` for each host in address order, then `end` (see `documents`).
+    fn document(&self) -> bool {
+        false
+    }
+    fn begin(&mut self, _doc: &Doc<'_>) -> io::Result<()> {
+        Ok(())
+    }
+    /// One listed host of the document.
+    fn host(&mut self, _doc: &Doc<'_>, _host: &HostGroup) -> io::Result<()> {
+        Ok(())
+    }
+    /// The end (complete or stopped): close the document or the stream. `hosts_up`: the
+    /// document's hosts that are up.
+    fn end(&mut self, doc: &Doc<'_>, hosts_up: u64) -> io::Result<()>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -107,6 +121,18 @@ pub struct OutputConfig {
 impl OutputConfig {
     fn any_to_stdout(&self) -> bool {
         self.files.iter().any(|f| f.dest == Dest::Stdout)
+    }
+
+    /// Some output is a document of every result, written at the end (the table on
+    /// standard output when nothing else goes there): the results are kept in a log.
+    pub fn wants_documents(&self) -> bool {
+        !self.any_to_stdout()
+            || self.files.iter().any(|f| {
+                matches!(
+                    f.format,
+                    Format::Json | Format::Xml | Format::Grepable | Format::Normal
+                )
+            })
     }
 }
 

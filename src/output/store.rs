@@ -214,6 +214,18 @@ impl Unlisted {
     }
 }
 
+/// One host of the documents: its results, and its ports answered but not listed.
+#[derive(Debug, Clone)]
+pub struct HostGroup {
+    pub ip: IpAddr,
+    pub entry: HostEntry,
+    pub unlisted: Unlisted,
+    /// Something about it is listed (a host with only unlisted ports is not a host to list).
+    pub listed: bool,
+}
+
+/// Every result in memory: what documents were rendered from before the spill log, kept for
+/// tests and fixtures.
 #[derive(Debug, Default, Clone)]
 pub struct ResultStore {
     pub hosts: BTreeMap<IpAddr, HostEntry>,
@@ -259,6 +271,29 @@ impl ResultStore {
             .entry(p.ip)
             .or_default()
             .count(p.state, p.reason);
+    }
+
+    /// The hosts in address order, as the spill log gives them back.
+    pub fn groups(&self) -> impl Iterator<Item = HostGroup> + '_ {
+        let listed = self.hosts.iter().map(|(ip, h)| HostGroup {
+            ip: *ip,
+            entry: h.clone(),
+            unlisted: self.unlisted.get(ip).cloned().unwrap_or_default(),
+            listed: true,
+        });
+        let only = self
+            .unlisted
+            .iter()
+            .filter(|(ip, _)| !self.hosts.contains_key(ip))
+            .map(|(ip, u)| HostGroup {
+                ip: *ip,
+                entry: HostEntry::default(),
+                unlisted: u.clone(),
+                listed: false,
+            });
+        let mut all: Vec<HostGroup> = listed.chain(only).collect();
+        all.sort_by_key(|g| g.ip);
+        all.into_iter()
     }
 
     pub fn hosts_up(&self) -> usize {

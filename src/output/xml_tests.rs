@@ -6,7 +6,6 @@ use super::XmlSink;
 use crate::event::{
     BannerResult, Event, HostResult, HttpInfo, NameResult, PortResult, PortState, Proto, Reason,
 };
-use crate::output::Sink;
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::store::ResultStore;
 use quick_xml::XmlVersion;
@@ -139,9 +138,10 @@ pub fn scripted() -> (ResultStore, ScanMeta, Summary) {
 }
 
 pub fn render(store: &ResultStore, meta: &ScanMeta, summary: &Summary) -> String {
-    let mut sink = XmlSink::new(Vec::new());
-    sink.finish(store, meta, summary).unwrap();
-    String::from_utf8(sink.out).unwrap()
+    let mut out = Vec::new();
+    let sink = Box::new(XmlSink::new(&mut out));
+    crate::output::documents::write_store(sink, store, meta, summary).unwrap();
+    String::from_utf8(out).unwrap()
 }
 
 /// An element, read back: name, attributes (normalised as a parser gives them), children.

@@ -4,19 +4,8 @@
 //! threads — is dropped), and its unlisted counts summed.
 
 use super::record::{self, Key, Record};
-use crate::output::store::{HostEntry, Unlisted};
+use crate::output::store::{HostEntry, HostGroup, Unlisted};
 use std::io;
-use std::net::IpAddr;
-
-/// One host of the documents.
-#[derive(Debug, Clone)]
-pub struct HostGroup {
-    pub ip: IpAddr,
-    pub entry: HostEntry,
-    pub unlisted: Unlisted,
-    /// Something about it is listed (a host with only unlisted ports is not a host to list).
-    pub listed: bool,
-}
 
 /// Groups sorted `(key, body)` records by host.
 pub struct Hosts<I> {

@@ -33,7 +33,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use hosts::HostGroup;
 pub use seen::Seen;
 pub use sort::Budget;
 
