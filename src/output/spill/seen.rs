@@ -1,57 +1,58 @@
-//! What the output thread remembers to report nothing twice, without holding results: per
-//! host, whether it was reported up, named, and recognised as answering everything — a byte
-//! of flags beside the address (about 10–20 bytes a host in a hash map, IPv4 by its 32
-//! bits). Ports, banners and services need no memory here: the engine never reports a port
-//! twice (a resume continues from positions not reported before its checkpoint), and there
-//! is one banner and one nmap finding per open port; the documents' merge drops repeats all
-//! the same. A resumed run seeds this from the log's records.
+//! What the output thread remembers to report nothing twice, without holding results: the
+//! hosts reported up, named, and recognised as answering everything — each a set of
+//! addresses (IPv4 by its 32 bits: 5 bytes a slot in a hash set, 6–12 bytes a host). Ports,
+//! banners and services need no memory here: the engine never reports a port twice (a
+//! resume continues from positions not reported before its checkpoint), and there is one
+//! banner and one nmap finding per open port; the documents' merge drops repeats all the
+//! same. A resumed run seeds this from the log's records.
 
 use crate::event::Event;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::IpAddr;
 
-const UP: u8 = 1;
-const NAMED: u8 = 2;
-const ANSWERS_ALL: u8 = 4;
-
+/// A set of addresses.
 #[derive(Debug, Default)]
-pub struct Seen {
-    v4: HashMap<u32, u8>,
-    v6: HashMap<u128, u8>,
+struct Hosts {
+    v4: HashSet<u32>,
+    v6: HashSet<u128>,
 }
 
-/// The flag an event sets, for the kinds reported once per host.
-fn flag(e: &Event) -> Option<u8> {
-    match e {
-        Event::Host(_) => Some(UP),
-        Event::Name(_) => Some(NAMED),
-        Event::AnswersAll(_) => Some(ANSWERS_ALL),
-        _ => None,
-    }
-}
-
-impl Seen {
-    fn flags(&mut self, ip: IpAddr) -> &mut u8 {
+impl Hosts {
+    /// Adds `ip`; false if it was there.
+    fn insert(&mut self, ip: IpAddr) -> bool {
         match ip {
-            IpAddr::V4(a) => self.v4.entry(a.to_bits()).or_insert(0),
-            IpAddr::V6(a) => self.v6.entry(a.to_bits()).or_insert(0),
+            IpAddr::V4(a) => self.v4.insert(a.to_bits()),
+            IpAddr::V6(a) => self.v6.insert(a.to_bits()),
         }
     }
 
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Seen {
+    up: Hosts,
+    named: Hosts,
+    answers_all: Hosts,
+}
+
+impl Seen {
     /// Whether `e` is to be reported (it repeats nothing reported); remembered if so.
     pub fn first(&mut self, e: &Event) -> bool {
-        let (Some(f), Some(ip)) = (flag(e), e.ip()) else {
-            return !matches!(e, Event::Checkpoint(_));
-        };
-        let flags = self.flags(ip);
-        let new = *flags & f == 0;
-        *flags |= f;
-        new
+        match e {
+            Event::Host(h) => self.up.insert(h.ip),
+            Event::Name(n) => self.named.insert(n.ip),
+            Event::AnswersAll(a) => self.answers_all.insert(a.ip),
+            Event::Checkpoint(_) => false,
+            Event::Port(_) | Event::Banner(_) | Event::Service(_) => true,
+        }
     }
 
-    /// Hosts remembered.
+    /// Hosts remembered up.
     pub fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
+        self.up.len()
     }
 
     pub fn is_empty(&self) -> bool {
