@@ -51,8 +51,14 @@ fn port(ip: IpAddr, port: u16, state: PortState, ts: f64) -> Event {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let n: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let n: u64 = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let formats = args.get(1).map_or("jxg", String::as_str);
     let dir = std::env::temp_dir().join(format!("synsweep-output-memory-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -164,9 +170,7 @@ fn main() {
         eprintln!("output_memory: error: {e}");
     }
     let total = started.elapsed();
-    let size = |name: &str| {
-        std::fs::metadata(dir.join(name)).map_or(0, |m| m.len() / 1_000_000)
-    };
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len() / 1_000_000);
     eprintln!(
         "output_memory: {n} open ports on {hosts} hosts, formats {formats}: fed in {:.2} s, documents in {:.2} s; peak RSS {} MB; json {} MB, xml {} MB, gnmap {} MB",
         fed.as_secs_f64(),

@@ -68,7 +68,14 @@ impl<W: Write + Send> Sink for GrepableSink<W> {
                     )
                 })
                 .collect();
-            writeln!(o, "Host: {ip} ({name})\tPorts: {}", ports.join(", "))?;
+            write!(o, "Host: {ip} ({name})\tPorts: {}", ports.join(", "))?;
+            if let Some(a) = &host.answers_all {
+                write!(o, "\t{}", super::answers_all::ignored_state(a))?;
+            }
+            writeln!(o)?;
+        } else if let Some(a) = &host.answers_all {
+            let field = super::answers_all::ignored_state(a);
+            writeln!(o, "Host: {ip} ({name})\t{field}")?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Everything a user sees is a Sink reading the one event stream; only the output thread
 //! touches the terminal or output files.
 
+pub mod answers_all;
 pub mod banner_lines;
 pub mod clean;
 pub mod documents;

@@ -49,6 +49,9 @@ impl<W: Write + Send> Sink for NormalSink<W> {
             Some(ms) => writeln!(o, "Host is up ({:.5}s latency).", ms / 1000.0)?,
             None => writeln!(o, "Host is up.")?,
         }
+        if let Some(a) = &host.answers_all {
+            writeln!(o, "{}", super::answers_all::line(a))?;
+        }
         if !ports_scan {
             return Ok(());
         }

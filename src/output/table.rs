@@ -45,6 +45,9 @@ impl<W: Write + Send> Sink for TableSink<W> {
             .map(|n| format!(" ({})", text(n)))
             .unwrap_or_default();
         writeln!(o, "{ip}{name}")?;
+        if let Some(a) = &host.answers_all {
+            writeln!(o, "  {}", super::answers_all::line(a))?;
+        }
         writeln!(
             o,
             "  {:<12} {:<13} {:<18} {:>9}",

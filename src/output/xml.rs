@@ -169,6 +169,8 @@ fn host_xml(
     writeln!(o, "</hostnames>")?;
     if meta.port_count > 0 {
         writeln!(o, "<ports>")?;
+        // A host that answers everything was not silent on its ports not listed.
+        let whole = whole && host.answers_all.is_none();
         for (state, reasons) in extraports(host.ports.len(), counted, meta, whole) {
             let total: u64 = reasons.iter().map(|(_, n)| n).sum();
             write!(
@@ -221,6 +223,16 @@ fn host_xml(
             writeln!(o, "</port>")?;
         }
         writeln!(o, "</ports>")?;
+    }
+    // nmap's readers show a host script as they show nmap's own (python-libnmap: its
+    // `scripts_results`; nmap.xsl: "Host Script Output").
+    if let Some(a) = &host.answers_all {
+        writeln!(
+            o,
+            r#"<hostscript><script id="{}" output="{}"/></hostscript>"#,
+            super::answers_all::SCRIPT_ID,
+            attr(&super::answers_all::line(a))
+        )?;
     }
     if let Some(rtt) = status.and_then(|h| h.rtt_ms) {
         let us = (rtt * 1000.0) as u64;

@@ -232,7 +232,9 @@ pub fn sort(log: &Arc<File>, from: u64, to: u64, dir: &Path, budget: Budget) -> 
         let mut next = Runs::new(dir)?;
         for group in bounds.chunks(fan_in) {
             let mut m = Merge::new(&file, group, budget.read_buf)?;
-            next.run(std::iter::from_fn(|| m.next().map(|r| r.map(|(_, b)| b)).transpose()))?;
+            next.run(std::iter::from_fn(|| {
+                m.next().map(|r| r.map(|(_, b)| b)).transpose()
+            }))?;
         }
         (file, bounds) = next.done()?;
     }
