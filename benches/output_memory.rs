@@ -148,7 +148,7 @@ fn main() {
         }
         sent += 8;
         if sent % 100_000 < 8 {
-            let _ = tx.send(Event::Checkpoint(Box::new(CursorState::default())));
+            let _ = tx.send(Event::Checkpoint(Box::default()));
         }
         // The engine's pace, roughly: never more than 5,000 events waiting.
         while tx.len() > 5_000 {
