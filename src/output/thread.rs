@@ -325,3 +325,7 @@ impl OutputLoop {
 fn is_shortage(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
+
+#[cfg(test)]
+#[path = "thread_tests.rs"]
+mod tests;

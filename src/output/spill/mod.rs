@@ -272,6 +272,12 @@ impl SpillLog {
         self.written == HEADER && self.buf.is_empty()
     }
 
+    /// Writes go to `file` from now on (a test's `/dev/full`).
+    #[cfg(test)]
+    pub fn write_to(&mut self, file: File) {
+        self.file = Arc::new(file);
+    }
+
     #[cfg(test)]
     pub fn set_unlisted_budget(&mut self, hosts: usize) {
         self.unlisted_budget = hosts.max(1);
