@@ -52,7 +52,9 @@ fn a_full_disk_under_the_log_stops_the_scan_and_the_resume_point_is_saved() {
     let meta = crate::output::golden_tests::meta(5);
     let mut log = SpillLog::create(Some(&dir.join("s.resume.spill"))).unwrap();
     log.write_to(full);
-    let saved: Arc<Mutex<Vec<(Option<u64>, Option<bool>)>>> = Arc::default();
+    // (the log's length, the end) of every resume point saved.
+    type Saved = Vec<(Option<u64>, Option<bool>)>;
+    let saved: Arc<Mutex<Saved>> = Arc::default();
     let into = saved.clone();
     let saver: Saver = Box::new(move |at: SavePoint<'_>| {
         let len = at.spill.map(|m| m.len);
