@@ -1,5 +1,7 @@
-//! The results reported so far, by host and port: what the document sinks render at the end
-//! (and what a resume file carries over). Bounded by the results, not by the probes.
+//! A host's results as the documents render them (`HostEntry`: the first of each result
+//! kept, ports in order), rebuilt one host at a time from the results log at the end
+//! (`spill::hosts`); the unlisted ports' counts; and `ResultStore`, every result in memory,
+//! which tests and fixtures render from.
 
 use crate::event::{
     AnswersAllResult, BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto,

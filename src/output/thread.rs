@@ -1,8 +1,9 @@
-//! The output thread: drains the event stream into the sinks and the result store, ticks the
+//! The output thread: drains the event stream into the sinks and the results log, ticks the
 //! progress line, saves a resume point at every checkpoint the engine sends, and at the end
 //! saves the last one *before* it finishes the documents (so a failing output, or a second
 //! Ctrl-C while documents are written, still leaves a resume point). The first write error
-//! raises a graceful stop: the scan ends at once, its results so far saved.
+//! raises a graceful stop: the scan ends at once, its results so far saved. The documents are
+//! written at the end from the log (`documents`), one host at a time.
 
 use super::documents::{self, Doc};
 use super::meta::{Figures, ScanMeta, Summary};
