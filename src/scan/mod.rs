@@ -106,7 +106,8 @@ pub fn prepare(
         Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
             let state = Some(point.state);
-            (state, point.spill, point.figures, point.ndjson, Some(lock))
+            let spill = point.spill.map(|m| results::moved_with(m, &path));
+            (state, spill, point.figures, point.ndjson, Some(lock))
         }
         None => (None, None, Figures::default(), None, None),
     };

@@ -15,6 +15,19 @@ pub fn spill_path(resume_file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The log a resume point names — or, when that is gone and the resume file was moved with
+/// its log, the one beside it now (its id is checked all the same when it is opened).
+pub fn moved_with(mark: SpillMark, resume_file: &Path) -> SpillMark {
+    let beside = spill_path(resume_file);
+    if mark.path.exists() || !beside.exists() {
+        return mark;
+    }
+    match std::path::absolute(&beside) {
+        Ok(path) => SpillMark { path, ..mark },
+        Err(_) => mark,
+    }
+}
+
 /// Opens the run's log (after the privilege drop: it is the scan's user's file), and reads
 /// what a resumed one holds.
 pub fn open(
@@ -50,5 +63,27 @@ mod tests {
             spill_path(Path::new("dir/synsweep-1-2.resume")),
             PathBuf::from("dir/synsweep-1-2.resume.spill")
         );
+    }
+
+    #[test]
+    fn a_log_moved_with_its_resume_file_is_found_beside_it() {
+        let d = std::env::temp_dir().join(format!("synsweep-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let resume = d.join("s.resume");
+        let mark = SpillMark {
+            path: "/nonexistent/old/s.resume.spill".into(),
+            len: 16,
+            id: "1".into(),
+        };
+        // Nothing beside it either: the mark stays (opening it says what is missing).
+        assert_eq!(moved_with(mark.clone(), &resume), mark);
+        std::fs::write(d.join("s.resume.spill"), b"").unwrap();
+        let moved = moved_with(mark.clone(), &resume);
+        assert_eq!(
+            moved.path,
+            std::path::absolute(d.join("s.resume.spill")).unwrap()
+        );
+        assert_eq!((moved.len, moved.id), (mark.len, mark.id));
+        let _ = std::fs::remove_dir_all(d);
     }
 }
