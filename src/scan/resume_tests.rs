@@ -67,6 +67,7 @@ fn resume_format_3_round_trips_and_formats_1_and_2_are_refused_in_one_line() {
     assert_eq!(back.state, point.state);
     assert_eq!(back.spill, point.spill);
     let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!("a resume file with 100,000 pending positions: {size} bytes");
     assert!(size < 200_000, "{size} bytes");
     // The seed is a string: no JSON reader rounds it.
     let text = std::fs::read_to_string(&path).unwrap();
