@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads an -oX file with python-libnmap and prints what it understood, one fact a line, for
 the Rust test (src/output/xml_tests.rs) to compare: the scan's start and host counts, and per
-host its state, start and end times, <extraports> and each port's service.
+host its state, start and end times, <extraports>, its host scripts and each port's service.
 
 libnmap keeps one <extraports> per host (the last one in the file); that is what it shows.
 """
@@ -33,6 +33,8 @@ def main(path):
                 f"{r['reason']} {r['count']}" for r in host.extraports_reasons or []
             )
             print(f"  extraports {attrs['state']} {attrs['count']} {reasons}")
+        for script in host.scripts_results or []:
+            print(f"  hostscript {script.get('id')}: {script.get('output')}")
         for svc in host.services:
             product = svc.service_dict.get("product")
             version = svc.service_dict.get("version")

@@ -1,42 +1,49 @@
 //! The resume file: what an interrupted scan saves so `--resume` continues it exactly.
 //!
-//! Format 2 keeps the scan's configuration, resolved (target ranges, ports, seed, shard,
+//! Format 3 keeps the scan's configuration, resolved (target ranges, ports, seed, shard,
 //! excludes, rates, outputs), not its command line: DNS, a changed `-iL` file or a renamed
 //! flag cannot shift the index space under the saved position. Beside it: the cursor state,
-//! and the results reported so far (documents of the resumed run include them; its NDJSON
-//! stream appends without repeating them).
+//! its pending positions written compactly (`positions`), and no results: those are in the
+//! scan's spill log (`output::spill`), whose length at the checkpoint the file records —
+//! documents of the resumed run are built from that log, so they include the first run's
+//! results; its NDJSON stream appends without repeating them.
 //!
 //! Saved every few seconds while the scan runs (a checkpoint) and at every stop; a scan that
 //! completes marks its file `"complete": true` (resuming it again adds nothing). Beside the
-//! results, the NDJSON file's length when they were taken: a resume cuts the file back to it.
+//! log's length, the NDJSON file's: a resume cuts both back to them.
 //! Locking and trust (who may have written the file) are `resume_file`'s.
+
+mod positions;
 
 use crate::config::ScanConfig;
 use crate::cursor::CursorState;
 use crate::error::{Error, Result};
-use crate::event::Event;
 use crate::output::meta::Figures;
+use crate::output::spill::SpillMark;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResumePoint {
     pub synsweep_resume: u32,
     pub config: ScanConfig,
+    #[serde(with = "positions")]
     pub state: CursorState,
-    pub results: Vec<Event>,
     /// The figures of the runs so far, so a resumed run's documents count the whole scan.
     #[serde(default)]
     pub figures: Figures,
     /// The scan finished: nothing is left to resume.
     #[serde(default)]
     pub complete: bool,
-    /// The NDJSON file and its length when the results were taken.
+    /// The NDJSON file and its length at the checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ndjson: Option<NdjsonMark>,
+    /// The results so far: the spill log and its length at the checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spill: Option<SpillMark>,
 }
 
 /// Where the NDJSON stream stood at a checkpoint.
@@ -53,9 +60,9 @@ impl ResumePoint {
             synsweep_resume: FORMAT,
             config,
             state,
-            results: Vec::new(),
             complete: false,
             ndjson: None,
+            spill: None,
             figures: Figures::default(),
         }
     }
@@ -103,6 +110,13 @@ impl ResumePoint {
             Some(1) => {
                 return Err(
                     "format 1 (an older synsweep's, which saved the command line) \
+                     cannot be continued by this version; run the scan again"
+                        .into(),
+                );
+            }
+            Some(2) => {
+                return Err(
+                    "format 2 (an older synsweep's, which kept every result in the file) \
                      cannot be continued by this version; run the scan again"
                         .into(),
                 );

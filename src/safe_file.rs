@@ -132,6 +132,16 @@ fn open_in_place(p: &Path, append: bool) -> io::Result<File> {
 
 /// A new file under a random name in `dir`, opened `O_CREAT|O_EXCL|O_NOFOLLOW`.
 fn create_temp(dir: &Path, name: &std::ffi::OsStr, mode: Mode) -> io::Result<(PathBuf, File)> {
+    create_temp_rw(dir, name, mode, false)
+}
+
+/// `create_temp`, readable too when `read` (a scratch file is read back).
+fn create_temp_rw(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    mode: Mode,
+    read: bool,
+) -> io::Result<(PathBuf, File)> {
     let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
     for _ in 0..TEMP_TRIES {
         let mut n = std::ffi::OsString::from(".");
@@ -139,6 +149,7 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr, mode: Mode) -> io::Result<(Pa
         n.push(format!(".{:016x}.tmp", rand::random::<u64>()));
         let tmp = dir.join(n);
         match OpenOptions::new()
+            .read(read)
             .write(true)
             .create_new(true)
             .mode(mode.bits())
@@ -293,6 +304,8 @@ pub fn is_special(path: &Path) -> bool {
         t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
     })
 }
+
+pub mod scratch;
 
 #[cfg(test)]
 mod tests;

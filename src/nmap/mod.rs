@@ -25,29 +25,9 @@ pub struct NmapConfig {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub parallel: usize,
-    /// Open TCP ports the engines will not report again (those a resumed scan carries).
+    /// Open TCP ports the engines will not report again: those in a resumed scan's log that
+    /// nmap has not examined (`output::spill::SpillLog::resume`).
     pub seeds: Vec<(IpAddr, u16)>,
-}
-
-/// Open TCP ports among a resumed scan's carried results that nmap has not examined yet.
-pub fn unexamined(carried: &[Event]) -> Vec<(IpAddr, u16)> {
-    let examined: std::collections::HashSet<(IpAddr, u16)> = carried
-        .iter()
-        .filter_map(|e| match e {
-            Event::Service(s) => Some((s.ip, s.port)),
-            _ => None,
-        })
-        .collect();
-    carried
-        .iter()
-        .filter_map(|e| match e {
-            Event::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
-                Some((p.ip, p.port))
-            }
-            _ => None,
-        })
-        .filter(|k| !examined.contains(k))
-        .collect()
 }
 
 /// How the hand-off went, for the lines on stderr and the exit code.

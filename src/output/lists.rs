@@ -3,9 +3,8 @@
 //! and naabu users pipe into the next tool). A host sweep lists hosts: `open icmp 0 ADDR TIME`
 //! and a bare `ADDR`.
 
-use super::Sink;
-use super::meta::{ScanMeta, Summary};
-use super::store::ResultStore;
+use super::meta::ScanMeta;
+use super::{Doc, Sink};
 use crate::event::{Event, PortState};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -63,7 +62,7 @@ impl<W: Write + Send> Sink for ListSink<W> {
     fn tick(&mut self) -> io::Result<()> {
         self.out.flush()
     }
-    fn finish(&mut self, _: &ResultStore, _: &ScanMeta, _: &Summary) -> io::Result<()> {
+    fn end(&mut self, _: &Doc<'_>, _: u64) -> io::Result<()> {
         if self.style == Style::Masscan {
             writeln!(self.out, "# end")?;
         }
@@ -123,13 +122,16 @@ mod tests {
         for e in events {
             s.event(e).unwrap();
         }
-        s.finish(
-            &ResultStore::default(),
-            m,
-            &Summary {
-                figures: Default::default(),
-                complete: true,
+        let summary = crate::output::meta::Summary {
+            figures: Default::default(),
+            complete: true,
+        };
+        s.end(
+            &Doc {
+                meta: m,
+                summary: &summary,
             },
+            0,
         )
         .unwrap();
         String::from_utf8(out).unwrap()

@@ -1,8 +1,10 @@
 //! Everything a user sees is a Sink reading the one event stream; only the output thread
 //! touches the terminal or output files.
 
+pub mod answers_all;
 pub mod banner_lines;
 pub mod clean;
+pub mod documents;
 pub mod grepable;
 pub mod json;
 pub mod lists;
@@ -10,6 +12,7 @@ pub mod meta;
 pub mod ndjson;
 pub mod normal;
 pub mod service_lines;
+pub mod spill;
 pub mod status;
 pub mod stdout;
 pub mod store;
@@ -21,12 +24,13 @@ pub mod xml_service;
 use crate::error::{Error, Result};
 use crate::event::{Event, Listing};
 use crate::safe_file::{self, Mode, Pending};
-use meta::{ScanMeta, Summary};
+pub use documents::Doc;
+use meta::ScanMeta;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use store::ResultStore;
-pub use thread::{OutputEnd, OutputThread, SavePoint, Saver};
+use store::HostGroup;
+pub use thread::{OutputEnd, OutputThread, Results, SavePoint, Saver};
 
 pub trait Sink: Send {
     /// A result as it is found (streaming formats write it now).
@@ -42,9 +46,21 @@ pub trait Sink: Send {
     fn stream_len(&mut self) -> Option<io::Result<u64>> {
         None
     }
-    /// The end (complete or stopped): write the whole document.
-    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, summary: &Summary)
-    -> io::Result<()>;
+    /// Whether this sink writes a document of every result at the end: `begin`, then
+    /// `host` for each host in address order, then `end` (see `documents`).
+    fn document(&self) -> bool {
+        false
+    }
+    fn begin(&mut self, _doc: &Doc<'_>) -> io::Result<()> {
+        Ok(())
+    }
+    /// One listed host of the document.
+    fn host(&mut self, _doc: &Doc<'_>, _host: &HostGroup) -> io::Result<()> {
+        Ok(())
+    }
+    /// The end (complete or stopped): close the document or the stream. `hosts_up`: the
+    /// document's hosts that are up.
+    fn end(&mut self, doc: &Doc<'_>, hosts_up: u64) -> io::Result<()>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,6 +122,18 @@ pub struct OutputConfig {
 impl OutputConfig {
     fn any_to_stdout(&self) -> bool {
         self.files.iter().any(|f| f.dest == Dest::Stdout)
+    }
+
+    /// Some output is a document of every result, written at the end (the table on
+    /// standard output when nothing else goes there): the results are kept in a log.
+    pub fn wants_documents(&self) -> bool {
+        !self.any_to_stdout()
+            || self.files.iter().any(|f| {
+                matches!(
+                    f.format,
+                    Format::Json | Format::Xml | Format::Grepable | Format::Normal
+                )
+            })
     }
 }
 
@@ -215,6 +243,10 @@ fn open_sinks(
     };
     Ok((sinks, status_json))
 }
+
+#[cfg(test)]
+#[path = "golden_tests.rs"]
+mod golden_tests;
 
 #[cfg(test)]
 mod tests {

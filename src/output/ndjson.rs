@@ -5,9 +5,7 @@
 //! counted. `stream_len` says where the file stands (for a checkpoint): a resume cuts the
 //! file back there, so lines written after the checkpoint — found again — are not doubled.
 
-use super::Sink;
-use super::meta::{ScanMeta, Summary};
-use super::store::ResultStore;
+use super::{Doc, Sink};
 use crate::event::Event;
 use std::io::{self, Write};
 
@@ -67,7 +65,7 @@ impl<W: Write + Send> Sink for NdjsonSink<W> {
         let base = self.base?;
         Some(self.write_lines().map(|()| base + self.written))
     }
-    fn finish(&mut self, _: &ResultStore, _: &ScanMeta, _: &Summary) -> io::Result<()> {
+    fn end(&mut self, _: &Doc<'_>, _: u64) -> io::Result<()> {
         self.write_lines()
     }
 }

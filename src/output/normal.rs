@@ -1,11 +1,11 @@
 //! `-oN`: nmap's normal output, the report a person reads: per host a "scan report" heading,
 //! whether it is up, the ports not shown, and a PORT STATE SERVICE table.
 
-use super::Sink;
 use super::banner_lines::lines;
 use super::clean::text;
-use super::meta::{ScanMeta, Summary, time_string};
-use super::store::ResultStore;
+use super::meta::time_string;
+use super::store::HostGroup;
+use super::{Doc, Sink};
 use std::io::{self, Write};
 
 pub struct NormalSink<W: Write> {
@@ -19,51 +19,62 @@ impl<W: Write> NormalSink<W> {
 }
 
 impl<W: Write + Send> Sink for NormalSink<W> {
-    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, s: &Summary) -> io::Result<()> {
-        let o = &mut self.out;
+    fn document(&self) -> bool {
+        true
+    }
+
+    fn begin(&mut self, doc: &Doc<'_>) -> io::Result<()> {
+        let meta = doc.meta;
         writeln!(
-            o,
+            self.out,
             "# synsweep {} scan initiated {} as: {}",
             meta.version,
             time_string(meta.start),
             super::clean::args(&meta.args)
-        )?;
-        let ports_scan = meta.port_count > 0;
-        for (ip, host) in &store.hosts {
-            if ports_scan && host.ports.is_empty() {
-                continue;
-            }
-            let name = host
-                .name()
-                .map(|n| format!(" ({})", text(n)))
-                .unwrap_or_default();
-            writeln!(o, "synsweep scan report for {ip}{name}")?;
-            match host.up.as_ref().and_then(|u| u.rtt_ms) {
-                Some(ms) => writeln!(o, "Host is up ({:.5}s latency).", ms / 1000.0)?,
-                None => writeln!(o, "Host is up.")?,
-            }
-            if !ports_scan {
-                continue;
-            }
-            if let Some(u) = store.unlisted.get(ip) {
-                for (state, reason, n) in u.iter() {
-                    let plural = super::xml::plural(reason);
-                    writeln!(o, "Not shown: {n} {} ports ({plural})", state.as_str())?;
-                }
-            }
-            writeln!(o, "{:<10}{:<14}SERVICE", "PORT", "STATE")?;
-            for p in host.ports.values() {
-                let port = format!("{}/{}", p.port, p.proto.as_str());
-                writeln!(o, "{port:<10}{:<14}{}", p.state.as_str(), text(&p.service))?;
-                for line in host.banner(p.proto, p.port).map(lines).unwrap_or_default() {
-                    writeln!(o, "| {line}")?;
-                }
-            }
-            writeln!(o)?;
+        )
+    }
+
+    fn host(&mut self, doc: &Doc<'_>, h: &HostGroup) -> io::Result<()> {
+        let (o, ip, host) = (&mut self.out, h.ip, &h.entry);
+        let ports_scan = doc.meta.port_count > 0;
+        if ports_scan && host.ports.is_empty() {
+            return Ok(());
         }
+        let name = host
+            .name()
+            .map(|n| format!(" ({})", text(n)))
+            .unwrap_or_default();
+        writeln!(o, "synsweep scan report for {ip}{name}")?;
+        match host.up.as_ref().and_then(|u| u.rtt_ms) {
+            Some(ms) => writeln!(o, "Host is up ({:.5}s latency).", ms / 1000.0)?,
+            None => writeln!(o, "Host is up.")?,
+        }
+        if let Some(a) = &host.answers_all {
+            writeln!(o, "{}", super::answers_all::line(a))?;
+        }
+        if !ports_scan {
+            return Ok(());
+        }
+        for (state, reason, n) in h.unlisted.iter() {
+            let plural = super::xml::plural(reason);
+            writeln!(o, "Not shown: {n} {} ports ({plural})", state.as_str())?;
+        }
+        writeln!(o, "{:<10}{:<14}SERVICE", "PORT", "STATE")?;
+        for p in host.ports.values() {
+            let port = format!("{}/{}", p.port, p.proto.as_str());
+            writeln!(o, "{port:<10}{:<14}{}", p.state.as_str(), text(&p.service))?;
+            for line in host.banner(p.proto, p.port).map(lines).unwrap_or_default() {
+                writeln!(o, "| {line}")?;
+            }
+        }
+        writeln!(o)
+    }
+
+    fn end(&mut self, doc: &Doc<'_>, _hosts_up: u64) -> io::Result<()> {
+        let (meta, s) = (doc.meta, doc.summary);
         let f = &s.figures;
         writeln!(
-            o,
+            self.out,
             "# synsweep done at {} -- {} IP addresses ({} hosts up) scanned in {:.2} seconds{}",
             time_string(meta.start + f.elapsed_s),
             meta.hosts,
@@ -75,6 +86,6 @@ impl<W: Write + Send> Sink for NormalSink<W> {
                 " (stopped; a resume point was saved)"
             }
         )?;
-        o.flush()
+        self.out.flush()
     }
 }

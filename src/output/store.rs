@@ -1,5 +1,7 @@
-//! The results reported so far, by host and port: what the document sinks render at the end
-//! (and what a resume file carries over). Bounded by the results, not by the probes.
+//! A host's results as the documents render them (`HostEntry`: the first of each result
+//! kept, ports in order), rebuilt one host at a time from the results log at the end
+//! (`spill::hosts`); the unlisted ports' counts; and `ResultStore`, every result in memory,
+//! which tests and fixtures render from.
 
 use crate::event::{
     AnswersAllResult, BannerResult, Event, HostResult, NameResult, PortResult, PortState, Proto,
@@ -105,6 +107,62 @@ impl PortMap {
 }
 
 impl HostEntry {
+    /// Records an event of this host; false (and nothing changed) if it repeats one held:
+    /// the first of each stays.
+    pub fn add(&mut self, e: Event) -> bool {
+        match e {
+            Event::Host(h) => {
+                let new = self.up.is_none();
+                self.up.get_or_insert(h);
+                new
+            }
+            Event::Port(p) => !self.ports.contains(p.proto, p.port) && self.ports.insert(p),
+            Event::Name(n) => {
+                let new = self.ptr.is_none();
+                self.ptr.get_or_insert(n);
+                new
+            }
+            Event::Banner(b) => {
+                let new = self.banner(b.proto, b.port).is_none();
+                if new {
+                    self.banners.push(*b);
+                }
+                new
+            }
+            Event::Checkpoint(_) => false,
+            Event::AnswersAll(a) => {
+                let new = self.answers_all.is_none();
+                self.answers_all.get_or_insert(a);
+                new
+            }
+            Event::Service(s) => {
+                let new = self.service(s.proto, s.port).is_none();
+                if new {
+                    self.services.push(*s);
+                }
+                new
+            }
+        }
+    }
+
+    /// Every event held, in the order documents list them: the host's record, its name, its
+    /// ports, banners, nmap's services, and whether it answers everything.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        let h = self;
+        h.up.iter()
+            .cloned()
+            .map(Event::Host)
+            .chain(h.ptr.iter().cloned().map(Event::Name))
+            .chain(h.ports.values().cloned().map(Event::Port))
+            .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
+            .chain(
+                h.services
+                    .iter()
+                    .map(|s| Event::Service(Box::new(s.clone()))),
+            )
+            .chain(h.answers_all.iter().cloned().map(Event::AnswersAll))
+    }
+
     pub fn banner(&self, proto: Proto, port: u16) -> Option<&BannerResult> {
         self.banners
             .iter()
@@ -129,14 +187,23 @@ pub struct Unlisted(Vec<(PortState, Reason, u64)>);
 
 impl Unlisted {
     pub fn count(&mut self, state: PortState, reason: Reason) {
+        self.add(state, reason, 1);
+    }
+
+    /// Adds `n` ports in `state` for `reason` (counts spilled and read back are summed).
+    pub fn add(&mut self, state: PortState, reason: Reason, n: u64) {
         match self
             .0
             .iter_mut()
             .find(|(s, r, _)| (*s, *r) == (state, reason))
         {
-            Some((_, _, n)) => *n += 1,
-            None => self.0.push((state, reason, 1)),
+            Some((_, _, c)) => *c += n,
+            None => self.0.push((state, reason, n)),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// (state, reason, count), in the order first seen.
@@ -149,6 +216,18 @@ impl Unlisted {
     }
 }
 
+/// One host of the documents: its results, and its ports answered but not listed.
+#[derive(Debug, Clone)]
+pub struct HostGroup {
+    pub ip: IpAddr,
+    pub entry: HostEntry,
+    pub unlisted: Unlisted,
+    /// Something about it is listed (a host with only unlisted ports is not a host to list).
+    pub listed: bool,
+}
+
+/// Every result in memory: what documents were rendered from before the spill log, kept for
+/// tests and fixtures.
 #[derive(Debug, Default, Clone)]
 pub struct ResultStore {
     pub hosts: BTreeMap<IpAddr, HostEntry>,
@@ -163,40 +242,7 @@ impl ResultStore {
         let Some(ip) = e.ip() else {
             return false; // a checkpoint is no result
         };
-        let entry = self.hosts.entry(ip).or_default();
-        match e {
-            Event::Host(h) => {
-                let new = entry.up.is_none();
-                entry.up.get_or_insert(h);
-                new
-            }
-            Event::Port(p) => entry.ports.insert(p),
-            Event::Name(n) => {
-                let new = entry.ptr.is_none();
-                entry.ptr.get_or_insert(n);
-                new
-            }
-            Event::Banner(b) => {
-                let new = entry.banner(b.proto, b.port).is_none();
-                if new {
-                    entry.banners.push(*b);
-                }
-                new
-            }
-            Event::Checkpoint(_) => false,
-            Event::AnswersAll(a) => {
-                let new = entry.answers_all.is_none();
-                entry.answers_all.get_or_insert(a);
-                new
-            }
-            Event::Service(s) => {
-                let new = entry.service(s.proto, s.port).is_none();
-                if new {
-                    entry.services.push(*s);
-                }
-                new
-            }
-        }
+        self.hosts.entry(ip).or_default().add(e)
     }
 
     /// Would `add` record `e`? (Lets the caller skip work for repeats without a clone.)
@@ -218,20 +264,7 @@ impl ResultStore {
 
     /// Every held event, hosts in address order, each host's record before its ports.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        self.hosts.values().flat_map(|h| {
-            h.up.iter()
-                .cloned()
-                .map(Event::Host)
-                .chain(h.ptr.iter().cloned().map(Event::Name))
-                .chain(h.ports.values().cloned().map(Event::Port))
-                .chain(h.banners.iter().map(|b| Event::Banner(Box::new(b.clone()))))
-                .chain(
-                    h.services
-                        .iter()
-                        .map(|s| Event::Service(Box::new(s.clone()))),
-                )
-                .chain(h.answers_all.iter().cloned().map(Event::AnswersAll))
-        })
+        self.hosts.values().flat_map(HostEntry::events)
     }
 
     /// Counts a port result that is not reported (nmap's "Not shown: N closed ports").
@@ -240,6 +273,29 @@ impl ResultStore {
             .entry(p.ip)
             .or_default()
             .count(p.state, p.reason);
+    }
+
+    /// The hosts in address order, as the spill log gives them back.
+    pub fn groups(&self) -> impl Iterator<Item = HostGroup> + '_ {
+        let listed = self.hosts.iter().map(|(ip, h)| HostGroup {
+            ip: *ip,
+            entry: h.clone(),
+            unlisted: self.unlisted.get(ip).cloned().unwrap_or_default(),
+            listed: true,
+        });
+        let only = self
+            .unlisted
+            .iter()
+            .filter(|(ip, _)| !self.hosts.contains_key(ip))
+            .map(|(ip, u)| HostGroup {
+                ip: *ip,
+                entry: HostEntry::default(),
+                unlisted: u.clone(),
+                listed: false,
+            });
+        let mut all: Vec<HostGroup> = listed.chain(only).collect();
+        all.sort_by_key(|g| g.ip);
+        all.into_iter()
     }
 
     pub fn hosts_up(&self) -> usize {

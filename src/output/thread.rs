@@ -1,12 +1,15 @@
-//! The output thread: drains the event stream into the sinks and the result store, ticks the
+//! The output thread: drains the event stream into the sinks and the results log, ticks the
 //! progress line, saves a resume point at every checkpoint the engine sends, and at the end
 //! saves the last one *before* it finishes the documents (so a failing output, or a second
 //! Ctrl-C while documents are written, still leaves a resume point). The first write error
-//! raises a graceful stop: the scan ends at once, its results so far saved.
+//! raises a graceful stop: the scan ends at once, its results so far saved. The documents are
+//! written at the end from the log (`documents`), one host at a time.
 
+use super::documents::{self, Doc};
 use super::meta::{Figures, ScanMeta, Summary};
+use super::spill::{Budget, Seen, SpillLog, SpillMark};
 use super::status::Progress;
-use super::store::ResultStore;
+use super::store::HostGroup;
 use super::{OutputConfig, Sink, open_sinks};
 use crate::cursor::CursorState;
 use crate::error::{Error, Result};
@@ -17,11 +20,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What a resume point is saved from: the engine's state, the results held, the NDJSON
-/// file's length at that moment, and at the end whether the scan is complete.
+/// What a resume point is saved from: the engine's state, where the results log and the
+/// NDJSON file stood at that moment, and at the end whether the scan is complete.
 pub struct SavePoint<'a> {
     pub state: &'a CursorState,
-    pub store: &'a ResultStore,
+    pub spill: Option<SpillMark>,
     pub ndjson_len: Option<u64>,
     /// None for a checkpoint while the scan runs; Some(complete) for the end.
     pub end: Option<bool>,
@@ -32,9 +35,16 @@ pub struct SavePoint<'a> {
 /// Saves resume points (run.rs writes the resume file).
 pub type Saver = Box<dyn FnMut(SavePoint<'_>) -> Result<()> + Send>;
 
+/// Where the output thread keeps what it reported: the log documents are built from (when
+/// documents or resume points need one), and the hosts reported already (a resumed run's
+/// from its log).
+pub struct Results {
+    pub log: Option<SpillLog>,
+    pub seen: Seen,
+}
+
 /// How the output thread ended.
 pub struct OutputEnd {
-    pub store: ResultStore,
     /// The first error writing an output (the scan was stopped for it).
     pub write_error: Option<Error>,
     /// Why the last resume point could not be saved, if it could not.
@@ -56,14 +66,14 @@ const DRAIN_BATCH: usize = 64;
 
 impl OutputThread {
     /// Opens every output now (so a bad path fails before any probe is sent) and starts the
-    /// thread. `carried` are results of the run this one resumes: documents include them,
+    /// thread. A resumed run's `results` hold the run it resumes: documents include them,
     /// the NDJSON stream (which appends) does not repeat them.
     pub fn start(
         cfg: &OutputConfig,
         meta: ScanMeta,
         events: crossbeam_channel::Receiver<Event>,
         stats: Arc<Stats>,
-        carried: Vec<Event>,
+        results: Results,
         stop: StopSignal,
         saver: Option<Saver>,
     ) -> Result<OutputThread> {
@@ -76,15 +86,12 @@ impl OutputThread {
         let handle = std::thread::Builder::new()
             .name("output".into())
             .spawn(move || {
-                let mut store = ResultStore::default();
-                for e in carried {
-                    store.add(e);
-                }
                 let run = OutputLoop {
                     sinks,
                     progress,
                     listing,
-                    store,
+                    log: results.log,
+                    seen: results.seen,
                     stats,
                     meta,
                     stop,
@@ -114,7 +121,8 @@ struct OutputLoop {
     sinks: Vec<Box<dyn Sink>>,
     progress: Progress,
     listing: Listing,
-    store: ResultStore,
+    log: Option<SpillLog>,
+    seen: Seen,
     stats: Arc<Stats>,
     meta: ScanMeta,
     stop: StopSignal,
@@ -147,9 +155,14 @@ impl OutputLoop {
             },
             // Sent only to be counted (the engines' reporter sends these when XML wants its
             // <extraports>): "Not shown: N closed ports".
-            Event::Port(p) if !self.listing.lists(p.state) => self.store.count_unlisted(&p),
+            Event::Port(p) if !self.listing.lists(p.state) => {
+                if let Some(log) = &mut self.log {
+                    let r = log.count_unlisted(&p);
+                    self.note(r);
+                }
+            }
             e => {
-                if self.store.is_new(&e) {
+                if self.seen.first(&e) {
                     let mut failed = None;
                     for s in &mut self.sinks {
                         if let Err(err) = s.event(&e) {
@@ -161,7 +174,10 @@ impl OutputLoop {
                     }
                     let shown = self.progress.found(&e, self.meta.port_count == 0);
                     self.note(shown);
-                    self.store.add(e);
+                    if let Some(log) = &mut self.log {
+                        let r = log.append(&e);
+                        self.note(r);
+                    }
                 }
             }
         }
@@ -184,17 +200,48 @@ impl OutputLoop {
             // Whole lines up to the last good flush are on disk; the length says so.
             self.note(Err(e));
         }
+        // The log on disk first: the resume point says how long it is.
+        let (flushed, spill) = match &mut self.log {
+            Some(log) => (log.flush(), log.mark()),
+            None => (Ok(()), None),
+        };
+        self.note(flushed);
         let Some(saver) = self.saver.as_mut() else {
             return Ok(());
         };
         let figures = Figures::read(&self.stats, self.started.elapsed().as_secs_f64());
+        let refers = spill.is_some();
         saver(SavePoint {
             state,
-            store: &self.store,
+            spill,
             ndjson_len,
             end,
             figures,
-        })
+        })?;
+        if refers && let Some(log) = &mut self.log {
+            log.keep();
+        }
+        Ok(())
+    }
+
+    /// Ends every sink, the documents written from the log in one pass.
+    fn documents(&mut self, summary: &Summary) {
+        let documents = self.sinks.iter().any(|s| s.document());
+        let hosts: Box<dyn Iterator<Item = io::Result<HostGroup>>> = match &mut self.log {
+            Some(log) if documents => match log.flush().and_then(|()| log.hosts(Budget::default()))
+            {
+                Ok(h) => Box::new(h),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            },
+            _ => Box::new(std::iter::empty()),
+        };
+        let doc = Doc {
+            meta: &self.meta,
+            summary,
+        };
+        if let Some(e) = documents::write(&mut self.sinks, hosts, &doc) {
+            self.note(Err(e));
+        }
     }
 
     fn run(
@@ -262,15 +309,7 @@ impl OutputLoop {
             None => None,
         };
         self.progress.clear();
-        let mut failed = None;
-        for s in &mut self.sinks {
-            if let Err(e) = s.finish(&self.store, &self.meta, &summary) {
-                failed.get_or_insert(e);
-            }
-        }
-        if let Some(e) = failed {
-            self.note(Err(e));
-        }
+        self.documents(&summary);
         drop(self.sinks);
         for p in pending {
             if self.write_error.is_none() {
@@ -281,8 +320,15 @@ impl OutputLoop {
             }
             // After an error the documents are dropped, and their temporary files with them.
         }
+        // Complete, its resume point saved as such (or none kept): no one needs the log now.
+        if summary.complete
+            && save_error.is_none()
+            && let Some(log) = self.log.take()
+            && let Err(e) = log.remove()
+        {
+            self.write_error.get_or_insert(e);
+        }
         OutputEnd {
-            store: self.store,
             write_error: self.write_error.map(|e| Error::Os("writing output", e)),
             save_error,
         }
@@ -293,3 +339,7 @@ impl OutputLoop {
 fn is_shortage(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
+
+#[cfg(test)]
+#[path = "thread_tests.rs"]
+mod tests;

@@ -7,11 +7,11 @@
 //! "nmap". `version` is synsweep's own. Lying there would make every reader believe nmap wrote
 //! the file (ndiff prints "synsweep 0.1.0 scan initiated ..." from these two).
 
-use super::Sink;
 use super::clean;
-use super::meta::{ScanMeta, Summary, time_string};
-use super::store::{HostEntry, ResultStore, Unlisted};
+use super::meta::{ScanMeta, time_string};
+use super::store::{HostEntry, HostGroup, Unlisted};
 use super::xml_service::service;
+use super::{Doc, Sink};
 use crate::event::{PortState, Reason, ServiceResult};
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -169,6 +169,8 @@ fn host_xml(
     writeln!(o, "</hostnames>")?;
     if meta.port_count > 0 {
         writeln!(o, "<ports>")?;
+        // A host that answers everything was not silent on its ports not listed.
+        let whole = whole && host.answers_all.is_none();
         for (state, reasons) in extraports(host.ports.len(), counted, meta, whole) {
             let total: u64 = reasons.iter().map(|(_, n)| n).sum();
             write!(
@@ -222,6 +224,16 @@ fn host_xml(
         }
         writeln!(o, "</ports>")?;
     }
+    // nmap's readers show a host script as they show nmap's own (python-libnmap: its
+    // `scripts_results`; nmap.xsl: "Host Script Output").
+    if let Some(a) = &host.answers_all {
+        writeln!(
+            o,
+            r#"<hostscript><script id="{}" output="{}"/></hostscript>"#,
+            super::answers_all::SCRIPT_ID,
+            attr(&super::answers_all::line(a))
+        )?;
+    }
     if let Some(rtt) = status.and_then(|h| h.rtt_ms) {
         let us = (rtt * 1000.0) as u64;
         writeln!(
@@ -233,13 +245,23 @@ fn host_xml(
     writeln!(o, "</host>")
 }
 
+/// The times every host is given (the permutation interleaves them: each is probed from the
+/// start to the end), and whether the silent ports may be counted (see `extraports`).
+fn span(doc: &Doc<'_>) -> ((u64, u64), bool) {
+    let (meta, s) = (doc.meta, doc.summary);
+    let times = (meta.start as u64, (meta.start + s.figures.elapsed_s) as u64);
+    (times, s.complete && meta.shard == "0/1" && !meta.resumed)
+}
+
 impl<W: Write + Send> Sink for XmlSink<W> {
-    fn finish(&mut self, store: &ResultStore, meta: &ScanMeta, s: &Summary) -> io::Result<()> {
+    fn document(&self) -> bool {
+        true
+    }
+
+    fn begin(&mut self, doc: &Doc<'_>) -> io::Result<()> {
         let o = &mut self.out;
+        let meta = doc.meta;
         let start = meta.start as u64;
-        let f = &s.figures;
-        let end_f = meta.start + f.elapsed_s;
-        let end = end_f as u64;
         writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(o, "<!DOCTYPE nmaprun>")?;
         writeln!(
@@ -266,14 +288,28 @@ impl<W: Write + Send> Sink for XmlSink<W> {
             )?;
         }
         writeln!(o, r#"<verbose level="0"/>"#)?;
-        writeln!(o, r#"<debugging level="0"/>"#)?;
-        let whole = s.complete && meta.shard == "0/1" && !meta.resumed;
-        for (ip, host) in &store.hosts {
-            // Every host is probed from the start to the end: the permutation interleaves them.
-            let unlisted = store.unlisted.get(ip);
-            host_xml(o, ip, host, unlisted, meta, (start, end), whole)?;
-        }
-        let up = store.hosts_up();
+        writeln!(o, r#"<debugging level="0"/>"#)
+    }
+
+    fn host(&mut self, doc: &Doc<'_>, h: &HostGroup) -> io::Result<()> {
+        let (times, whole) = span(doc);
+        host_xml(
+            &mut self.out,
+            &h.ip,
+            &h.entry,
+            Some(&h.unlisted),
+            doc.meta,
+            times,
+            whole,
+        )
+    }
+
+    fn end(&mut self, doc: &Doc<'_>, up: u64) -> io::Result<()> {
+        let o = &mut self.out;
+        let (meta, s) = (doc.meta, doc.summary);
+        let f = &s.figures;
+        let end_f = meta.start + f.elapsed_s;
+        let end = end_f as u64;
         let exit = if s.complete { "success" } else { "error" };
         let addresses = if meta.hosts == 1 {
             "1 IP address".to_string()
@@ -293,7 +329,7 @@ impl<W: Write + Send> Sink for XmlSink<W> {
             meta.scanner,
             time_string(end_f),
             f.elapsed_s,
-            meta.hosts.saturating_sub(up as u64),
+            meta.hosts.saturating_sub(up),
             meta.hosts
         )?;
         writeln!(o, "</nmaprun>")?;

@@ -6,7 +6,6 @@ use super::XmlSink;
 use crate::event::{
     BannerResult, Event, HostResult, HttpInfo, NameResult, PortResult, PortState, Proto, Reason,
 };
-use crate::output::Sink;
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::store::ResultStore;
 use quick_xml::XmlVersion;
@@ -139,9 +138,10 @@ pub fn scripted() -> (ResultStore, ScanMeta, Summary) {
 }
 
 pub fn render(store: &ResultStore, meta: &ScanMeta, summary: &Summary) -> String {
-    let mut sink = XmlSink::new(Vec::new());
-    sink.finish(store, meta, summary).unwrap();
-    String::from_utf8(sink.out).unwrap()
+    let mut out = Vec::new();
+    let sink = Box::new(XmlSink::new(&mut out));
+    crate::output::documents::write_store(sink, store, meta, summary).unwrap();
+    String::from_utf8(out).unwrap()
 }
 
 /// An element, read back: name, attributes (normalised as a parser gives them), children.
@@ -407,8 +407,19 @@ fn nmaps_dtd_accepts_the_document_but_for_the_scanners_name() {
         return;
     }
     let (store, meta, summary) = scripted();
+    dtd_check(&render(&store, &meta, &summary));
+    // The golden document: a host that answers everything, and its host script.
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/output/golden/ports.xml");
+    let golden = std::fs::read_to_string(golden).unwrap();
+    assert!(golden.contains("<hostscript>"));
+    dtd_check(&golden);
+}
+
+/// `xml` is valid by nmap's DTD widened for the scanner's name, and by the stock DTD but
+/// for that one attribute.
+fn dtd_check(xml: &str) {
     let doc = temp("doc.xml");
-    std::fs::write(&doc, render(&store, &meta, &summary)).unwrap();
+    std::fs::write(&doc, xml).unwrap();
     let stock = std::fs::read_to_string(NMAP_DTD).unwrap();
     let dtd = temp("nmap.dtd");
     std::fs::write(&dtd, widened_dtd(&stock)).unwrap();
@@ -484,4 +495,41 @@ fn python_libnmap_reads_start_times_extraports_and_services() {
         "  80/tcp filtered http - -",
     ];
     assert_eq!(said.lines().collect::<Vec<_>>(), want, "{said}");
+}
+
+#[test]
+fn python_libnmap_reads_the_answers_all_host_script() {
+    if !Command::new("python3")
+        .args(["-c", "import libnmap.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(!required(), "python3 with libnmap is required");
+        eprintln!("skipped: no python3 with libnmap");
+        return;
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(manifest.join("scripts/libnmap_check.py"))
+        .arg(manifest.join("src/output/golden/ports.xml"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = said
+        .split("host ")
+        .find(|h| h.starts_with("198.18.0.2 "))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        host.contains(
+            "  hostscript answers-all: answers on every tcp port probed: 40 open shown of about 50 probed"
+        ),
+        "{host}"
+    );
+    // Its other ports were not silent: no "filtered" guess for them.
+    assert!(!host.contains("extraports"), "{host}");
 }

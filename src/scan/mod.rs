@@ -5,6 +5,7 @@
 //! - `privileges` opens the packet sockets, drops privileges, and tries the files as the user
 //!   the scan then runs as (before any thread or probe);
 //! - `run` drives the engine and the stages to the end or to a stop, and saves;
+//! - `results` opens the log the results are kept in (a resumed run's: continued);
 //! - `signals` turns SIGINT, SIGTERM, SIGHUP and SIGQUIT into stop levels;
 //! - `echo` prints a configuration for `--echo`.
 
@@ -12,6 +13,7 @@ pub mod echo;
 mod engine;
 pub mod plan;
 pub mod privileges;
+mod results;
 pub mod run;
 mod signals;
 
@@ -19,10 +21,10 @@ use crate::cli::Parsed;
 use crate::config::{self, ScanConfig, from_cli::Inputs};
 use crate::cursor::CursorState;
 use crate::error::{Error, Result};
-use crate::event::Event;
 use crate::invoker::Invoker;
 use crate::link::route::RoutePlanner;
 use crate::output::meta::Figures;
+use crate::output::spill::SpillMark;
 use crate::privilege::Privilege;
 use crate::resume::{NdjsonMark, ResumePoint};
 use crate::resume_file::{self, Loaded};
@@ -36,8 +38,8 @@ pub struct Scan {
     pub plan: Plan,
     /// The saved state of the run this one continues.
     pub resume: Option<CursorState>,
-    /// Results that run reported.
-    pub carried: Vec<Event>,
+    /// Where that run's results log stood when it saved (the log holds its results).
+    pub spill: Option<SpillMark>,
     /// Its figures (and those of the runs before it).
     pub carried_figures: Figures,
     /// Where that run's NDJSON stream stood when they were saved.
@@ -100,25 +102,20 @@ pub fn prepare(
         })?),
         None => None,
     };
-    let (resume, carried, carried_figures, ndjson, resume_lock) = match saved {
+    let (resume, spill, carried_figures, ndjson, resume_lock) = match saved {
         Some(Saved { path, point, lock }) => {
             point.check_fits(&path, plan.space.size())?;
             let state = Some(point.state);
-            (
-                state,
-                point.results,
-                point.figures,
-                point.ndjson,
-                Some(lock),
-            )
+            let spill = point.spill.map(|m| results::moved_with(m, &path));
+            (state, spill, point.figures, point.ndjson, Some(lock))
         }
-        None => (None, Vec::new(), Figures::default(), None, None),
+        None => (None, None, Figures::default(), None, None),
     };
     Ok(Scan {
         config,
         plan,
         resume,
-        carried,
+        spill,
         carried_figures,
         ndjson,
         resume_lock,

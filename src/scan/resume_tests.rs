@@ -1,4 +1,5 @@
-//! Resuming: format 2 round-trips, format 1 is refused, and only what may change changes.
+//! Resuming: format 3 round-trips, formats 1 and 2 are refused, and only what may change
+//! changes.
 
 use super::tests::{ROOT, args, config, inputs, ip, lab_link};
 use super::{Saved, configure, prepare};
@@ -44,25 +45,50 @@ fn resume(path: &Path, more: &[&str]) -> Result<(ScanConfig, Option<Saved>)> {
 }
 
 #[test]
-fn resume_format_2_round_trips_and_format_1_is_refused_in_one_line() {
-    let (path, point) = saved("roundtrip");
+fn resume_format_3_round_trips_and_formats_1_and_2_are_refused_in_one_line() {
+    let (path, mut point) = saved("roundtrip");
+    // An interrupted /16 × 5 ports scan: 100,000 positions pending near where it stopped,
+    // and its results log.
+    point.state = CursorState {
+        next_position: 250_000,
+        pending: (100_000..250_000u64).filter(|p| p % 3 != 0).collect(),
+    };
+    point.spill = Some(crate::output::spill::SpillMark {
+        path: "/tmp/scan.resume.spill".into(),
+        len: 12_345_678,
+        id: "00000000deadbeef".into(),
+    });
+    point.save(&path).unwrap();
     let back = ResumePoint::load(&path).unwrap();
     // What is not saved: whether the name was the default (a saved one is the user's now).
     let mut want = point.config.clone();
     want.resume_file_default = false;
     assert_eq!(back.config, want);
     assert_eq!(back.state, point.state);
+    assert_eq!(back.spill, point.spill);
+    let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!("a resume file with 100,000 pending positions: {size} bytes");
+    assert!(size < 200_000, "{size} bytes");
     // The seed is a string: no JSON reader rounds it.
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(r#""seed":"13826318170144517735""#), "{text}");
-    std::fs::write(
-        &path,
-        r#"{"synsweep_resume":1,"argv":["-p","80","198.18.0.1"]}"#,
-    )
-    .unwrap();
-    let e = ResumePoint::load(&path).unwrap_err().to_string();
-    assert!(e.contains("format 1") && !e.contains('\n'), "{e}");
-    std::fs::write(&path, r#"{"synsweep_resume":2,"config":{}}"#).unwrap();
+    assert!(text.contains(r#""synsweep_resume":3"#));
+    for (format, says) in [
+        (
+            r#"{"synsweep_resume":1,"argv":["-p","80","198.18.0.1"]}"#,
+            "format 1",
+        ),
+        (
+            r#"{"synsweep_resume":2,"config":{},"results":[]}"#,
+            "format 2",
+        ),
+    ] {
+        std::fs::write(&path, format).unwrap();
+        let e = ResumePoint::load(&path).unwrap_err().to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{e}");
+        assert!(e.contains("run the scan again"), "{e}");
+    }
+    std::fs::write(&path, r#"{"synsweep_resume":3,"config":{}}"#).unwrap();
     assert!(
         ResumePoint::load(&path)
             .unwrap_err()

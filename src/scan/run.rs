@@ -16,7 +16,7 @@ use crate::names::{self, Mode as NameMode, NameStage, StageConfig};
 use crate::nmap::{NmapConfig, NmapStage, Report as NmapReport};
 use crate::output::meta::{Figures, ScanMeta, Summary};
 use crate::output::stdout::StdoutGuard;
-use crate::output::{Dest, OutputConfig, OutputThread, SavePoint, Saver};
+use crate::output::{Dest, OutputConfig, OutputThread, Results, SavePoint, Saver};
 use crate::resume::{FORMAT, NdjsonMark, ResumePoint};
 use crate::resume_file::ResumeFile;
 use crate::stop::StopSignal;
@@ -61,7 +61,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         config,
         plan,
         resume,
-        carried,
+        spill,
         carried_figures,
         ndjson,
         resume_lock,
@@ -130,22 +130,26 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
     let (banners_tx, banners_rx) = crossbeam_channel::bounded(STAGE_EVENTS);
     let (names_tx, rx) = crossbeam_channel::bounded(STAGE_EVENTS);
     let (nmap_tx, nmap_rx) = crossbeam_channel::bounded(STAGE_EVENTS);
+    let (log, carried) = super::results::open(
+        &config,
+        spill.as_ref(),
+        checkpoints,
+        out_cfg.wants_documents(),
+    )?;
     let nmap = nmap
         .zip(config.nmap.as_ref())
         .map(|(program, o)| NmapConfig {
             program,
             args: o.args.clone(),
             parallel: o.parallel as usize,
-            seeds: crate::nmap::unexamined(&carried),
+            seeds: carried.nmap_seeds,
         });
     let saver = checkpoints.then(|| resume_saver(&config, resume_file, carried_figures.clone()));
     let report = Reporter::new(names.clone(), stats.clone(), tx.clone(), listing)
         .with_all_open_threshold(config.all_open_threshold);
     // Hosts the first run found answering everything stay so: none of their ports is listed.
-    for e in &carried {
-        if let Event::AnswersAll(a) = e
-            && let Some(h) = space.host_index(a.ip)
-        {
+    for ip in carried.seen.answers_all() {
+        if let Some(h) = space.host_index(ip) {
             report.answers_all().insert(h);
         }
     }
@@ -154,7 +158,10 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         meta,
         rx,
         stats.clone(),
-        carried,
+        Results {
+            log,
+            seen: carried.seen,
+        },
         stop.clone(),
         saver,
     )?;
@@ -251,9 +258,9 @@ fn resume_saver(config: &ScanConfig, mut file: ResumeFile, before: Figures) -> S
             synsweep_resume: FORMAT,
             config: config.clone(),
             state: at.state.clone(),
-            results: at.store.events().collect(),
             complete,
             ndjson,
+            spill: at.spill,
             figures: before.plus(&at.figures),
         };
         file.save(&point)

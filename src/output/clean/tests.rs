@@ -123,8 +123,7 @@ fn render(make: fn(Shared) -> Box<dyn Sink>) -> String {
         figures: Figures::default(),
         complete: true,
     };
-    sink.finish(&store, &meta(), &summary).unwrap();
-    drop(sink);
+    crate::output::documents::write_store(sink, &store, &meta(), &summary).unwrap();
     let bytes = buf.0.lock().unwrap().clone();
     String::from_utf8(bytes).unwrap()
 }
