@@ -32,6 +32,11 @@ pub struct ConnectOptions {
     pub rate: Option<u64>,
     /// nmap's `--host-timeout`: a host gets no attempt this long after its first one.
     pub host_timeout: Option<Duration>,
+    /// `--rate-mode adaptive`: the window narrows when hosts that answer lose attempts (see
+    /// `congestion`); false: `max_inflight` throughout.
+    pub adaptive: bool,
+    /// `--max-host-rate`: attempts per second to any one host, retries included.
+    pub max_host_rate: Option<u64>,
 }
 
 /// (position in the walk, index in the space, attempt number)

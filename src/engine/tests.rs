@@ -114,6 +114,8 @@ fn opts() -> ConnectOptions {
         per_host: 8,
         rate: None,
         host_timeout: None,
+        adaptive: false,
+        max_host_rate: None,
     }
 }
 

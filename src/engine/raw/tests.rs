@@ -75,6 +75,9 @@ fn options(retries: u32) -> RawOptions {
         batch: 16,
         listening: true,
         senders: 1,
+        adaptive: false,
+        min_rate: None,
+        max_host_rate: None,
     }
 }
 
