@@ -1,9 +1,11 @@
 //! Engines turn the cursor's targets into events. Both engines (connect, raw packets) take the
 //! same context and return the same resume point.
 
+pub mod congestion;
 pub mod connect;
 pub mod connector;
 pub mod host_gate;
+pub mod host_rate;
 pub mod ping_socket;
 pub mod raw;
 pub mod report;
