@@ -25,6 +25,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod udp_pacing;
+
 const US: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const PORTS: [u16; 6] = [22, 25, 80, 443, 3389, 8443];
 
@@ -105,6 +107,8 @@ struct Setup {
     ports: Vec<u16>,
     echo: bool,
     proto: Proto,
+    /// The UDP retry pacer (UDP scans only).
+    pacer: fn(u64) -> IcmpPace,
 }
 
 impl Setup {
@@ -119,6 +123,7 @@ impl Setup {
             ports: PORTS.to_vec(),
             echo: false,
             proto: Proto::Tcp,
+            pacer: IcmpPace::new,
         }
     }
 }
@@ -180,7 +185,7 @@ fn drive<P: Probe>(
     snapshot: &mut dyn FnMut(CursorState),
 ) -> (CursorState, CaptureCounters, usize) {
     let answered = AnsweredSet::new(ctx.space.size());
-    let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
+    let pace = (ctx.space.proto() == Proto::Udp).then(|| (s.pacer)(ctx.space.hosts()));
     let mut now = Duration::ZERO;
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
     let mut capture = Capture::new(probe, ctx, &answered).pacing(pace.as_ref());
