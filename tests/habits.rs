@@ -44,6 +44,17 @@ fn every_habit_flag_is_accepted_with_its_effect() {
         (&["--timeout", "1.5", T], "timeout", "1.5s"),
         (&["--min-rate", "50000", T], "rate", "50000"),
         (&["--max-rate", "7000", T], "rate", "7000"),
+        (&[T], "rate-mode", "adaptive"),
+        (&["--rate-mode", "fixed", T], "rate-mode", "fixed"),
+        (&[T], "min-rate", "none"),
+        (
+            &["--min-rate", "500", "--rate", "9000", T],
+            "min-rate",
+            "500",
+        ),
+        (&["--min-rate", "500", "--rate", "9000", T], "rate", "9000"),
+        (&[T], "max-host-rate", "none"),
+        (&["--max-host-rate", "50", T], "max-host-rate", "50"),
         (&["--max-retries", "3", T], "retries", "3"),
         (&["--host-timeout", "30", T], "host-timeout", "30s"),
         (
@@ -111,6 +122,9 @@ fn what_synsweep_does_not_take_gets_one_line_naming_what_it_offers() {
         (&["--retry", "2", T], "--retries"),
         (&["-T7", T], "7"),
         (&["--min-rate", "5000", "--rate", "100", T], "--min-rate"),
+        (&["--max-host-rate", "0", T], "--max-host-rate"),
+        (&["--max-host-rate", "many", T], "--max-host-rate"),
+        (&["--rate-mode", "fast", T], "--rate-mode"),
         (&["-oX", "a.xml", "-oA", "b", T], "-oA"),
         (&["--open", "--show-closed", T], "--open"),
     ];

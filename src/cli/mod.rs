@@ -39,6 +39,15 @@ pub enum ScanTypeArg {
     Udp,
 }
 
+/// `--rate-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateModeArg {
+    /// --rate is the ceiling; the scan finds the pace the path carries
+    Adaptive,
+    /// exactly --rate, whatever the path drops (rate benchmarks)
+    Fixed,
+}
+
 /// `--source-port`: one port or a range `LO-HI`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourcePortRange {
@@ -103,9 +112,17 @@ pub struct Cli {
     /// Probes per second, retries included [default: 20000 for raw scans, unlimited for connect]
     #[arg(long, visible_alias = "max-rate", value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,
-    /// At least this many probes per second (nmap's --min-rate): raises the rate to it
+    /// At least this many probes per second (nmap's --min-rate): raises the default rate to
+    /// it; adaptive, the rate is never cut below it
     #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub min_rate: Option<u64>,
+    /// adaptive: --rate is the ceiling and the scan slows to what the path carries (raw rate,
+    /// connect window); fixed: exactly --rate, for rate benchmarks
+    #[arg(long, value_enum, value_name = "MODE", default_value = "adaptive")]
+    pub rate_mode: RateModeArg,
+    /// No single host gets more than PPS probes a second, retries included
+    #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_host_rate: Option<u64>,
     /// Timing template 0-5, nmap's -T0..-T5: rate, timeout and retries together (README,
     /// "Timing templates"); --rate, --timeout and --retries given beside it win
     #[arg(long, value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]

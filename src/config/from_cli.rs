@@ -1,11 +1,12 @@
 //! From a parsed command line to a `ScanConfig`: files read, names resolved, ports expanded,
 //! every cross-option rule checked, once.
 
+use super::timing::Asked;
 use super::{
     BannerOptions, ConnectLimits, EngineRequest, Format, LinkOptions, NmapOptions, OutputFile,
-    Outputs, Probes, ScanConfig, Targets, Timing,
+    Outputs, Probes, RateMode, ScanConfig, Targets, Timing,
 };
-use crate::cli::{Cli, ScanTypeArg, SourcePortRange};
+use crate::cli::{Cli, RateModeArg, ScanTypeArg, SourcePortRange};
 use crate::cursor::Shard;
 use crate::error::{Error, Result};
 use crate::link::Backend;
@@ -243,9 +244,30 @@ fn engine(cli: &Cli) -> Result<EngineRequest> {
 }
 
 pub fn timing(cli: &Cli) -> Result<Timing> {
-    let (rate, min, timeout, retries) = (cli.rate, cli.min_rate, cli.timeout, cli.retries);
-    super::timing::resolve(cli.timing, rate, min, timeout, retries, cli.wait)
-        .map_err(|why| Error::BadOption("--min-rate", why))
+    super::timing::resolve(asked_timing(cli)).map_err(|why| Error::BadOption("--min-rate", why))
+}
+
+/// The timing options as given on the command line.
+pub fn asked_timing(cli: &Cli) -> Asked {
+    Asked {
+        template: cli.timing,
+        rate: cli.rate,
+        min_rate: cli.min_rate,
+        timeout: cli.timeout,
+        retries: cli.retries,
+        wait: cli.wait,
+        mode: cli.rate_mode.into(),
+        max_host_rate: cli.max_host_rate,
+    }
+}
+
+impl From<RateModeArg> for RateMode {
+    fn from(a: RateModeArg) -> RateMode {
+        match a {
+            RateModeArg::Adaptive => RateMode::Adaptive,
+            RateModeArg::Fixed => RateMode::Fixed,
+        }
+    }
 }
 
 /// One line each for options accepted for habit's sake, where synsweep already does what

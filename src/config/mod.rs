@@ -116,12 +116,45 @@ pub struct EngineRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timing {
-    /// Probes per second, retries included; `None`: the engine's default.
+    /// Probes per second, retries included; `None`: the engine's default. Adaptive: the
+    /// ceiling.
     pub rate: Option<u64>,
+    /// `--min-rate`: it lifts the default rate (in `resolve`); adaptive, it is also the rate
+    /// the controller never cuts below. Absent from older resume files.
+    #[serde(default)]
+    pub min_rate: Option<u64>,
+    /// Whether the engines find the pace the path carries or keep exactly `rate`; older resume
+    /// files get the default.
+    #[serde(default)]
+    pub mode: RateMode,
+    /// `--max-host-rate`: probes per second to any one host, retries included.
+    #[serde(default)]
+    pub max_host_rate: Option<u64>,
     pub timeout: Duration,
     pub retries: u32,
     /// Raw scans: the wait after a target's last probe; `None`: `timeout`.
     pub wait: Option<Duration>,
+}
+
+/// `--rate-mode`: how the engines use `--rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateMode {
+    /// `--rate` is the ceiling: the raw engine's rate and the connect engine's window follow
+    /// what the path carries.
+    #[default]
+    Adaptive,
+    /// Exactly `--rate` and the configured window, whatever the path does (rate benchmarks).
+    Fixed,
+}
+
+impl RateMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateMode::Adaptive => "adaptive",
+            RateMode::Fixed => "fixed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 //! meaning. Anything else given with `--resume` is an error naming it.
 
 use super::ScanConfig;
-use super::from_cli::{exclude_list, nmap_options, outputs};
+use super::from_cli::{asked_timing, exclude_list, nmap_options, outputs};
 use crate::cli::Parsed;
 use crate::error::{Error, Result};
 use crate::targets::Resolver;
@@ -15,6 +15,8 @@ pub const RESUMABLE: &[&str] = &[
     "resume",
     "rate",
     "min-rate",
+    "rate-mode",
+    "max-host-rate",
     "timing",
     "timeout",
     "retries",
@@ -64,19 +66,35 @@ pub fn resumed(
         .any(|o| given(o))
     {
         let t = saved.timing;
-        let (rate, timeout, retries, wait) = if given("timing") {
-            (cli.rate, cli.timeout, cli.retries, cli.wait)
-        } else {
-            (
-                if given("rate") { cli.rate } else { t.rate },
-                cli.timeout.or(Some(t.timeout)),
-                cli.retries.or(Some(t.retries)),
-                if given("wait") { cli.wait } else { t.wait },
-            )
-        };
-        saved.timing =
-            super::timing::resolve(cli.timing, rate, cli.min_rate, timeout, retries, wait)
-                .map_err(|why| Error::BadOption("--min-rate", why))?;
+        let mut asked = asked_timing(cli);
+        asked.mode = t.mode;
+        asked.max_host_rate = t.max_host_rate;
+        if !given("timing") {
+            asked.rate = if given("rate") { cli.rate } else { t.rate };
+            asked.min_rate = if given("min-rate") {
+                cli.min_rate
+            } else {
+                t.min_rate
+            };
+            asked.timeout = cli.timeout.or(Some(t.timeout));
+            asked.retries = cli.retries.or(Some(t.retries));
+            asked.wait = if given("wait") { cli.wait } else { t.wait };
+        }
+        let kept_floor = asked.min_rate.is_some() && !given("min-rate");
+        saved.timing = super::timing::resolve(asked).map_err(|why| {
+            let why = if kept_floor {
+                format!("{why}; the floor was saved with the scan: give --min-rate again")
+            } else {
+                why
+            };
+            Error::BadOption("--min-rate", why)
+        })?;
+    }
+    if given("rate-mode") {
+        saved.timing.mode = cli.rate_mode.into();
+    }
+    if given("max-host-rate") {
+        saved.timing.max_host_rate = cli.max_host_rate;
     }
     if given("max-inflight") {
         saved.connect.max_inflight = cli.max_inflight;

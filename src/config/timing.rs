@@ -1,7 +1,7 @@
 //! Timing templates, nmap's `-T0`…`-T5` in spirit: each sets the rate, the timeout and the
 //! retries together; an option given beside a template wins over it.
 
-use super::Timing;
+use super::{RateMode, Timing};
 use std::time::Duration;
 
 /// (rate, timeout, retries) of template `t`; rate `None` keeps the engine's default (raw
@@ -24,19 +24,25 @@ pub fn template(t: u8) -> (Option<u64>, Duration, u32) {
     }
 }
 
+/// What a command line asks of the timing; `None`: not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked {
+    pub template: Option<u8>,
+    pub rate: Option<u64>,
+    pub min_rate: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub wait: Option<Duration>,
+    pub mode: RateMode,
+    pub max_host_rate: Option<u64>,
+}
+
 /// The timing a command line asks for: the template's values (`-T3` without one), each
 /// replaced by the option given for it, and the rate raised to `min_rate`.
-pub fn resolve(
-    template_index: Option<u8>,
-    rate: Option<u64>,
-    min_rate: Option<u64>,
-    timeout: Option<Duration>,
-    retries: Option<u32>,
-    wait: Option<Duration>,
-) -> Result<Timing, String> {
-    let (t_rate, t_timeout, t_retries) = template(template_index.unwrap_or(3));
-    let mut rate = rate.or(t_rate);
-    if let Some(floor) = min_rate {
+pub fn resolve(a: Asked) -> Result<Timing, String> {
+    let (t_rate, t_timeout, t_retries) = template(a.template.unwrap_or(3));
+    let mut rate = a.rate.or(t_rate);
+    if let Some(floor) = a.min_rate {
         match rate {
             Some(r) if r < floor => {
                 return Err(format!(
@@ -50,9 +56,12 @@ pub fn resolve(
     }
     Ok(Timing {
         rate,
-        timeout: timeout.unwrap_or(t_timeout),
-        retries: retries.unwrap_or(t_retries),
-        wait,
+        min_rate: a.min_rate,
+        mode: a.mode,
+        max_host_rate: a.max_host_rate,
+        timeout: a.timeout.unwrap_or(t_timeout),
+        retries: a.retries.unwrap_or(t_retries),
+        wait: a.wait,
     })
 }
 
@@ -60,31 +69,38 @@ pub fn resolve(
 mod tests {
     use super::*;
 
+    fn asked(template: Option<u8>, rate: Option<u64>, min_rate: Option<u64>) -> Asked {
+        Asked {
+            template,
+            rate,
+            min_rate,
+            ..Asked::default()
+        }
+    }
+
     #[test]
     fn templates_set_all_three_and_given_options_win() {
-        let t4 = resolve(Some(4), None, None, None, None, None).unwrap();
+        let t4 = resolve(asked(Some(4), None, None)).unwrap();
         assert_eq!(
             (t4.rate, t4.timeout, t4.retries),
             (Some(100_000), Duration::from_millis(500), 1)
         );
-        let mine = resolve(
-            Some(4),
-            Some(5000),
-            None,
-            Some(Duration::from_secs(2)),
-            Some(0),
-            None,
-        )
+        let mine = resolve(Asked {
+            timeout: Some(Duration::from_secs(2)),
+            retries: Some(0),
+            ..asked(Some(4), Some(5000), None)
+        })
         .unwrap();
         assert_eq!(
             (mine.rate, mine.timeout, mine.retries),
             (Some(5000), Duration::from_secs(2), 0)
         );
-        let plain = resolve(None, None, None, None, None, None).unwrap();
+        let plain = resolve(Asked::default()).unwrap();
         assert_eq!(
             (plain.rate, plain.timeout, plain.retries),
             (None, Duration::from_secs(1), 1)
         );
+        assert_eq!(plain.mode, RateMode::Adaptive, "adaptive unless asked");
         // Each template is slower than the next.
         for t in 0..5 {
             let (a, b) = (template(t), template(t + 1));
@@ -93,20 +109,36 @@ mod tests {
     }
 
     #[test]
-    fn min_rate_is_a_floor_under_the_ceiling() {
-        assert_eq!(
-            resolve(None, None, Some(50_000), None, None, None)
-                .unwrap()
-                .rate,
-            Some(50_000)
-        );
-        assert_eq!(
-            resolve(None, Some(90_000), Some(50_000), None, None, None)
-                .unwrap()
-                .rate,
-            Some(90_000)
-        );
-        let e = resolve(Some(2), None, Some(1000), None, None, None).unwrap_err();
+    fn min_rate_is_a_floor_under_the_ceiling_and_is_kept() {
+        let lifted = resolve(asked(None, None, Some(50_000))).unwrap();
+        assert_eq!((lifted.rate, lifted.min_rate), (Some(50_000), Some(50_000)));
+        let under = resolve(asked(None, Some(90_000), Some(50_000))).unwrap();
+        assert_eq!((under.rate, under.min_rate), (Some(90_000), Some(50_000)));
+        let e = resolve(asked(Some(2), None, Some(1000))).unwrap_err();
         assert!(e.contains("--min-rate 1000") && e.contains("100"), "{e}");
+    }
+
+    /// Resume files saved before the rate options still load: adaptive, no floor, no
+    /// per-host rate.
+    #[test]
+    fn timings_saved_before_the_rate_options_still_load() {
+        let t = resolve(Asked {
+            min_rate: Some(5),
+            mode: RateMode::Fixed,
+            max_host_rate: Some(7),
+            ..Asked::default()
+        })
+        .unwrap();
+        let mut json = serde_json::to_value(t).unwrap();
+        let fields = json.as_object_mut().unwrap();
+        for key in ["min_rate", "mode", "max_host_rate"] {
+            assert!(fields.remove(key).is_some(), "{key} is saved");
+        }
+        let old: Timing = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            (old.min_rate, old.mode, old.max_host_rate),
+            (None, RateMode::Adaptive, None)
+        );
+        assert_eq!((old.rate, old.timeout), (t.rate, t.timeout));
     }
 }

@@ -1,12 +1,16 @@
 //! The connect engine: walks the cursor, paces with the rate limiter, keeps at most
-//! `max_inflight` attempts running (and `per_host` per host), and turns each finished target
-//! into events. Local shortages (EMFILE, EADDRNOTAVAIL, ENOBUFS …) shrink the window and are
-//! retried after a back-off; they never become a port state.
+//! `max_inflight` attempts running (and `per_host` per host, at most `max_host_rate` a second
+//! each), and turns each finished target into events. Local shortages (EMFILE, EADDRNOTAVAIL,
+//! ENOBUFS …) shrink the window and are retried after a back-off; they never become a port
+//! state. In adaptive mode the window also narrows when hosts that answer lose attempts
+//! (`congestion`).
 
 use super::EngineContext;
 use super::answers_all;
+use super::congestion::{Earlier, Window};
 use super::connector::{Attempt, Connector};
 use super::host_gate::HostGate;
+use super::host_rate::HostRate;
 use super::pressure::{HOLD_NAP, Hold};
 use super::report::Answer;
 use super::rtt::RttEstimator;
@@ -34,10 +38,36 @@ pub struct ConnectOptions {
     pub rate: Option<u64>,
     /// nmap's `--host-timeout`: a host gets no attempt this long after its first one.
     pub host_timeout: Option<Duration>,
+    /// `--rate-mode adaptive`: the window narrows when hosts that answer lose attempts (see
+    /// `congestion`); false: `max_inflight` throughout.
+    pub adaptive: bool,
+    /// `--max-host-rate`: attempts per second to any one host, retries included.
+    pub max_host_rate: Option<u64>,
 }
 
-/// (position in the walk, index in the space, attempt number)
-type Item = (u64, u64, u32);
+/// One target's next attempt.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    /// Position in the walk.
+    pos: u64,
+    /// Index in the space.
+    idx: u64,
+    /// 0 for the first attempt.
+    attempt: u32,
+    /// What the congestion window saw of the attempt before this one.
+    earlier: Earlier,
+}
+
+impl Item {
+    fn first(pos: u64, idx: u64) -> Item {
+        Item {
+            pos,
+            idx,
+            attempt: 0,
+            earlier: Earlier::default(),
+        }
+    }
+}
 
 /// Runs until the cursor is exhausted or a stop is asked; returns where it stood.
 pub async fn run<C: Connector>(
@@ -50,6 +80,7 @@ pub async fn run<C: Connector>(
     let now = || origin.elapsed();
     let mut limiter = RateLimiter::new(opts.rate, RateLimiter::default_burst(opts.rate), now());
     let mut gate: HostGate<Item> = HostGate::new(opts.per_host);
+    let mut host_rate: HostRate<Item> = HostRate::new(opts.max_host_rate);
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<u64> = HashSet::new();
     // Hosts up, open ports per host, and events waiting for room: reporting never blocks.
@@ -58,7 +89,10 @@ pub async fn run<C: Connector>(
     // Only with --host-timeout: when each host got its first attempt.
     let mut first_seen: HashMap<IpAddr, Duration> = HashMap::new();
     let max_window = opts.max_inflight.max(1);
+    // Narrowed by local shortages (at once, grown back per answer) and, adaptive, by
+    // congestion (per epoch): the smaller one holds.
     let mut window = max_window;
+    let mut congestion = Window::new(max_window, opts.adaptive, now());
     let mut backoff_until = Duration::ZERO;
     let mut shortage_streak = 0u32;
     let mut exhausted = false;
@@ -78,31 +112,53 @@ pub async fn run<C: Connector>(
             && now() >= at
         {
             // Every answer reported so far went down the stream before this.
-            let state = checkpoint(&cursor, &in_flight, &gate);
+            let state = checkpoint(&cursor, &in_flight, &gate, &host_rate);
             ctx.report.checkpoint(&mut local, state);
             next_checkpoint = Some(now() + every);
         }
+        // An epoch is about the time a lost attempt takes to show: its first wait.
+        congestion.tick(now(), rtt.timeout(0, 2));
+        // `--rate` stays the ceiling; a congested window paces under it.
+        let pace = min_rate_of(opts.rate, congestion.pace(rtt.srtt()));
+        if pace != limiter.rate() {
+            limiter = RateLimiter::new(pace, RateLimiter::default_burst(pace), now());
+        }
+        let room = window.min(congestion.size());
         let mut wait = None;
         // While the stages after the engine are behind, no new attempt starts.
         let held = hold.check(&ctx.report, now());
-        while level == StopLevel::Running && !held && tasks.len() < window {
+        while level == StopLevel::Running && !held && tasks.len() < room {
             let t = now();
             if t < backoff_until {
                 wait = Some(backoff_until - t);
                 break;
             }
-            if !gate.has_ready() && (exhausted || gate.parked() >= max_window) {
+            let held = gate.parked() + host_rate.waiting();
+            if !host_rate.has_due(t) && !gate.has_ready() && (exhausted || held >= max_window) {
                 break;
             }
             if let Pace::Wait(d) = limiter.poll(t, 1) {
                 wait = Some(d);
                 break;
             }
-            let Some((host, (pos, idx, attempt))) =
-                next_item(&mut gate, &mut cursor, &mut exhausted, ctx, max_window)
-            else {
+            let next = match host_rate.pop_due(t) {
+                Some(due) => Some(due),
+                None => next_item(
+                    &mut gate,
+                    &mut host_rate,
+                    &mut cursor,
+                    &mut exhausted,
+                    ctx,
+                    max_window,
+                    t,
+                ),
+            };
+            let Some((host, item)) = next else {
                 break;
             };
+            let Item {
+                pos, idx, attempt, ..
+            } = item;
             if let Some(limit) = opts.host_timeout {
                 let first = *first_seen.entry(host).or_insert(t);
                 if t.saturating_sub(first) > limit {
@@ -120,10 +176,23 @@ pub async fn run<C: Connector>(
             let c = connector.clone();
             tasks.spawn(async move {
                 let outcome = c.attempt(target, wait).await;
-                ((pos, idx, attempt), host, target, outcome)
+                (item, t, host, target, outcome)
             });
         }
-        let drained = exhausted && !gate.has_ready() && gate.parked() == 0;
+        if tasks.len() >= room && (!exhausted || gate.has_ready() || host_rate.waiting() > 0) {
+            // There was more to send: the window is what holds the engine back.
+            congestion.limited();
+        }
+        // Attempts waiting for their host's token wake the loop when it comes (at least a
+        // millisecond on: a due token the limiter held back must not spin the loop).
+        let host_wake = match (wait, level) {
+            (None, StopLevel::Running) if tasks.len() < room => host_rate
+                .next_wake()
+                .map(|at| at.saturating_sub(now()).max(Duration::from_millis(1))),
+            _ => None,
+        };
+        let drained =
+            exhausted && !gate.has_ready() && gate.parked() == 0 && host_rate.waiting() == 0;
         if tasks.is_empty() && (drained || level != StopLevel::Running) {
             break;
         }
@@ -131,7 +200,8 @@ pub async fn run<C: Connector>(
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 // A task cannot panic (no unwraps inside); a join error leaves its position
                 // in `in_flight`, so it lands in the resume point rather than being lost.
-                let Ok(((pos, idx, attempt), host, target, outcome)) = joined else { continue };
+                let Ok((item, sent, host, target, outcome)) = joined else { continue };
+                let Item { pos, idx, attempt, .. } = item;
                 in_flight.remove(&pos);
                 let (state, reason, measured) = match outcome {
                     Attempt::Resource(_) => {
@@ -140,16 +210,21 @@ pub async fn run<C: Connector>(
                         shortage_streak = (shortage_streak + 1).min(8);
                         window = (tasks.len() * 3 / 4).max(1);
                         backoff_until = now() + Duration::from_millis(4 << shortage_streak);
-                        gate.retry(host, (pos, idx, attempt));
+                        gate.retry(host, item);
                         continue;
                     }
                     Attempt::Silent if attempt < opts.retries => {
-                        gate.retry(host, (pos, idx, attempt + 1));
+                        let counted = congestion.timed_out(host, sent, now());
+                        let earlier = Earlier { sent, counted };
+                        gate.retry(host, Item { attempt: attempt + 1, earlier, ..item });
                         continue;
                     }
                     // Silent TCP is a filter; silent UDP may be a service that ignored us.
-                    Attempt::Silent if udp => (PortState::OpenFiltered, Reason::NoResponse, None),
-                    Attempt::Silent => (PortState::Filtered, Reason::NoResponse, None),
+                    Attempt::Silent => {
+                        congestion.timed_out(host, sent, now());
+                        let state = if udp { PortState::OpenFiltered } else { PortState::Filtered };
+                        (state, Reason::NoResponse, None)
+                    }
                     Attempt::Open { rtt } if udp => (PortState::Open, Reason::UdpResponse, Some(rtt)),
                     Attempt::Open { rtt } if echo => (PortState::Open, Reason::EchoReply, Some(rtt)),
                     Attempt::Open { rtt } => (PortState::Open, Reason::SynAck, Some(rtt)),
@@ -158,6 +233,7 @@ pub async fn run<C: Connector>(
                 };
                 if let Some(d) = measured {
                     rtt.observe(d);
+                    congestion.answered(host, attempt, sent, item.earlier, now());
                 }
                 shortage_streak = 0;
                 window = (window + 1).min(max_window);
@@ -174,6 +250,7 @@ pub async fn run<C: Connector>(
                 ctx.report.answer(&mut local, a);
             }
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+            _ = tokio::time::sleep(host_wake.unwrap_or_default()), if host_wake.is_some() => {}
             _ = tokio::time::sleep(next_checkpoint.unwrap_or_default().saturating_sub(now())),
                 if next_checkpoint.is_some() => {}
             _ = tokio::time::sleep(HOLD_NAP), if held || local.waiting() > 0 => {}
@@ -186,44 +263,64 @@ pub async fn run<C: Connector>(
     }
     // Dropping the JoinSet aborts what an Abort left running; those positions are pending.
     drop(tasks);
-    checkpoint(&cursor, &in_flight, &gate)
+    checkpoint(&cursor, &in_flight, &gate, &host_rate)
+}
+
+/// The tighter of two rates, `None` being unlimited.
+fn min_rate_of(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Where the walk stands: every position handed out and not finished — running, waiting at
-/// the host gate, or owed a retry — is pending.
-fn checkpoint(cursor: &Cursor, in_flight: &HashSet<u64>, gate: &HostGate<Item>) -> CursorState {
-    cursor.state(
-        in_flight
-            .iter()
-            .copied()
-            .chain(gate.unsent().map(|&(pos, ..)| pos)),
-    )
+/// the host gate or for its host's token, or owed a retry — is pending.
+fn checkpoint(
+    cursor: &Cursor,
+    in_flight: &HashSet<u64>,
+    gate: &HostGate<Item>,
+    host_rate: &HostRate<Item>,
+) -> CursorState {
+    let waiting = gate.unsent().chain(host_rate.unsent()).map(|i| i.pos);
+    cursor.state(in_flight.iter().copied().chain(waiting))
 }
 
+/// The next attempt that may go now: one the host gate made ready, else a new target; either
+/// waits instead if its host is at its rate. None when nothing may go and no more may be held
+/// (`max_held` at the gate and waiting for tokens together).
 fn next_item(
     gate: &mut HostGate<Item>,
+    host_rate: &mut HostRate<Item>,
     cursor: &mut Cursor,
     exhausted: &mut bool,
     ctx: &EngineContext,
-    max_parked: usize,
+    max_held: usize,
+    now: Duration,
 ) -> Option<(IpAddr, Item)> {
     loop {
-        if let Some(ready) = gate.pop_ready() {
-            return Some(ready);
-        }
-        if *exhausted || gate.parked() >= max_parked {
-            return None;
-        }
-        let Some((pos, idx)) = cursor.next_target() else {
-            *exhausted = true;
-            return None;
+        let (host, item) = match gate.pop_ready() {
+            Some(ready) => ready,
+            None => {
+                if *exhausted || gate.parked() + host_rate.waiting() >= max_held {
+                    return None;
+                }
+                let Some((pos, idx)) = cursor.next_target() else {
+                    *exhausted = true;
+                    return None;
+                };
+                let host = ctx.space.target(idx).ip();
+                if ctx.space.skips(host) {
+                    ctx.stats.done.fetch_add(1, Relaxed);
+                    continue;
+                }
+                match gate.admit(host, Item::first(pos, idx)) {
+                    Some(item) => (host, item),
+                    None => continue,
+                }
+            }
         };
-        let host = ctx.space.target(idx).ip();
-        if ctx.space.skips(host) {
-            ctx.stats.done.fetch_add(1, Relaxed);
-            continue;
-        }
-        if let Some(item) = gate.admit(host, (pos, idx, 0)) {
+        if let Some(item) = host_rate.offer(host, item, now) {
             return Some((host, item));
         }
     }

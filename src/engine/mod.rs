@@ -2,9 +2,11 @@
 //! same context and return the same resume point.
 
 pub mod answers_all;
+pub mod congestion;
 pub mod connect;
 pub mod connector;
 pub mod host_gate;
+pub mod host_rate;
 pub mod hosts_up;
 pub mod ping_socket;
 pub mod pressure;

@@ -34,6 +34,11 @@ impl RttEstimator {
         });
     }
 
+    /// The smoothed round-trip time, once an answer has come.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.state.map(|(srtt, _)| srtt)
+    }
+
     /// The wait for attempt `attempt` (0-based) of `attempts`.
     pub fn timeout(&self, attempt: u32, attempts: u32) -> Duration {
         if attempt + 1 >= attempts {

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod adaptive;
+
 #[derive(Clone, Copy, Debug)]
 enum Behaviour {
     Open,
@@ -42,6 +44,41 @@ struct FakeNet {
     stop_after: u64,
     answers: AtomicU64,
     stop: Option<(StopSignal, StopLevel)>,
+    /// Added to every answer's round trip (a path across the internet, not a LAN).
+    base_rtt: Duration,
+    /// A SYN-flood guard on every host: connects beyond this many a second (burst
+    /// `POLICER_BURST`) are dropped without a word, whatever the port would have said.
+    policer: Option<u64>,
+    /// Per host: (tokens, when last refilled), for `policer`.
+    policed: Mutex<HashMap<IpAddr, (f64, tokio::time::Instant)>>,
+    /// Connects the policer dropped.
+    policed_drops: AtomicU64,
+    /// When each attempt started, to which host, and how many were running with it.
+    starts: Mutex<Vec<(tokio::time::Instant, IpAddr, u64)>>,
+}
+
+/// The policer's bucket: a few connects may arrive at once.
+const POLICER_BURST: f64 = 4.0;
+
+impl FakeNet {
+    /// Whether the policer lets a connect to `host` through now.
+    fn policer_passes(&self, host: IpAddr) -> bool {
+        let Some(rate) = self.policer else {
+            return true;
+        };
+        let now = tokio::time::Instant::now();
+        let mut p = self.policed.lock().unwrap();
+        let (tokens, last) = p.entry(host).or_insert((POLICER_BURST, now));
+        *tokens = (*tokens + (now - *last).as_secs_f64() * rate as f64).min(POLICER_BURST);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            self.policed_drops.fetch_add(1, Relaxed);
+            false
+        }
+    }
 }
 
 impl Connector for FakeNet {
@@ -61,7 +98,11 @@ impl Connector for FakeNet {
         self.max_running_per_host.fetch_max(host_now, Relaxed);
         let total = self.running_total.fetch_add(1, Relaxed) + 1;
         self.max_running_total.fetch_max(total, Relaxed);
-        let rtt = Duration::from_millis(1 + (target.port() % 7) as u64);
+        self.starts
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), target.ip(), total));
+        let rtt = self.base_rtt + Duration::from_millis(1 + (target.port() % 7) as u64);
         let behaviour = self
             .rules
             .get(&target)
@@ -88,6 +129,9 @@ impl Connector for FakeNet {
                 rtt,
             }),
         };
+        // The guard counts every SYN that reaches the host; local shortages never left us.
+        let local = matches!(out, Some(Attempt::Resource(_)));
+        let out = out.filter(|_| local || self.policer_passes(target.ip()));
         tokio::time::sleep(if out.is_some() { rtt } else { timeout }).await;
         self.running_total.fetch_sub(1, Relaxed);
         *self.running.lock().unwrap().get_mut(&target.ip()).unwrap() -= 1;
@@ -114,6 +158,8 @@ fn opts() -> ConnectOptions {
         per_host: 8,
         rate: None,
         host_timeout: None,
+        adaptive: false,
+        max_host_rate: None,
     }
 }
 
@@ -383,7 +429,14 @@ proptest! {
     /// Stopped after k answers (gracefully or by abort), then resumed: the two runs report
     /// exactly what one uninterrupted run reports, nothing twice.
     #[test]
-    fn interrupted_and_resumed_equals_uninterrupted(k in 1u64..40, abort: bool, seed: u64, per_host in 1u32..6) {
+    fn interrupted_and_resumed_equals_uninterrupted(
+        k in 1u64..40,
+        abort: bool,
+        seed: u64,
+        per_host in 1u32..6,
+        host_rate in proptest::option::of(5u64..60),
+        adaptive: bool,
+    ) {
         let sp = space("198.18.0.0/29", vec![21, 22, 80, 443, 8080, 9000]);
         let rules = |stop: Option<(StopSignal, StopLevel)>, stop_after| {
             let mut net = FakeNet { stop, stop_after, ..FakeNet::default() };
@@ -395,6 +448,9 @@ proptest! {
         };
         let mut o = opts();
         o.per_host = per_host;
+        // Attempts waiting for their host's token are pending too.
+        o.max_host_rate = host_rate;
+        o.adaptive = adaptive;
         // A narrow window, so a stop lands with most of the 48 targets still to do.
         o.max_inflight = 4;
         let whole = scan(rules(None, 0), &sp, &o, seed, None, StopSignal::default()).results;

@@ -72,6 +72,8 @@ fn scan(ports: Vec<u16>, listing: Listing, threshold: u32, slow: Option<usize>) 
         per_host: 64,
         rate: None,
         host_timeout: None,
+        adaptive: false,
+        max_host_rate: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()

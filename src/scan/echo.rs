@@ -56,6 +56,15 @@ pub fn render(c: &ScanConfig, privilege: Privilege) -> String {
     line("engine", engine);
     let tm = &c.timing;
     line("rate", tm.rate.map_or("default".into(), |r| r.to_string()));
+    line("rate-mode", tm.mode.as_str().into());
+    line(
+        "min-rate",
+        tm.min_rate.map_or("none".into(), |r| r.to_string()),
+    );
+    line(
+        "max-host-rate",
+        tm.max_host_rate.map_or("none".into(), |r| r.to_string()),
+    );
     line("timeout", secs(tm.timeout));
     line("retries", tm.retries.to_string());
     line("wait", tm.wait.map_or("= timeout".into(), secs));

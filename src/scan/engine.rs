@@ -2,7 +2,7 @@
 //! (sender and capture threads), with the options the configuration gives it.
 
 use super::Plan;
-use crate::config::ScanConfig;
+use crate::config::{RateMode, ScanConfig};
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
 use crate::engine::connect::{self, ConnectOptions};
@@ -105,6 +105,8 @@ fn connect_options(config: &ScanConfig) -> ConnectOptions {
         per_host: config.connect.max_per_host,
         rate: config.timing.rate,
         host_timeout: config.connect.host_timeout,
+        adaptive: config.timing.mode == RateMode::Adaptive,
+        max_host_rate: config.timing.max_host_rate,
     }
 }
 
@@ -147,6 +149,29 @@ fn raw_options(config: &ScanConfig) -> LaunchOptions {
             listening: live,
             // The launcher sets the real count.
             senders: 1,
+            // The dry run and the benchmark hear nothing: nothing to adapt to.
+            adaptive: live && t.mode == RateMode::Adaptive,
+            min_rate: t.min_rate,
+            max_host_rate: t.max_host_rate,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_options;
+    use crate::scan::tests::config;
+
+    /// The engines get the rate options as resolved; the dry run and the benchmark, where
+    /// nothing answers, stay at a fixed rate.
+    #[test]
+    fn rate_options_reach_the_raw_engine_and_only_live_scans_adapt() {
+        let raw = |a: &[&str]| raw_options(&config(a).expect("configures")).raw;
+        let live = raw(&["198.18.0.0/24", "--min-rate", "300", "--max-host-rate", "9"]);
+        assert!(live.adaptive);
+        assert_eq!((live.min_rate, live.max_host_rate), (Some(300), Some(9)));
+        assert!(!raw(&["198.18.0.0/24", "--rate-mode", "fixed"]).adaptive);
+        assert!(!raw(&["198.18.0.0/24", "--dry-run"]).adaptive);
+        assert!(!raw(&["198.18.0.0/24", "--offline"]).adaptive);
     }
 }

@@ -129,6 +129,44 @@ fn on_resume_rates_timing_excludes_and_outputs_change_and_nothing_else() {
     }
 }
 
+/// The rate options of adaptive pacing may change on resume; a saved floor stays until given
+/// again, and one that no longer fits under a new ceiling is one line naming it.
+#[test]
+fn on_resume_the_rate_mode_floor_and_host_rate_may_change() {
+    use crate::config::RateMode;
+    let (path, point) = saved("rate-mode");
+    assert_eq!(point.config.timing.mode, RateMode::Adaptive);
+    let (c, _) = resume(
+        &path,
+        &[
+            "--rate-mode",
+            "fixed",
+            "--max-host-rate",
+            "40",
+            "--min-rate",
+            "1000",
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.timing.mode, RateMode::Fixed);
+    assert_eq!(c.timing.max_host_rate, Some(40));
+    assert_eq!((c.timing.rate, c.timing.min_rate), (Some(3000), Some(1000)));
+    // Saved with a floor, resumed with another option of the timing: the floor stays.
+    let (mut floored, _) = resume(&path, &["--min-rate", "1000"]).unwrap();
+    floored.timing.max_host_rate = Some(40);
+    ResumePoint::stopped_at(floored, point.state.clone())
+        .save(&path)
+        .unwrap();
+    let (c, _) = resume(&path, &["--timeout", "2s"]).unwrap();
+    assert_eq!(c.timing.min_rate, Some(1000));
+    assert_eq!(c.timing.max_host_rate, Some(40), "kept when not given");
+    let e = resume(&path, &["--rate", "500"]).err().unwrap().to_string();
+    assert!(
+        e.contains("--min-rate 1000") && e.contains("saved") && !e.contains('\n'),
+        "{e}"
+    );
+}
+
 #[test]
 fn excludes_apply_again_on_resume_without_moving_the_positions() {
     let (path, point) = saved("excludes");

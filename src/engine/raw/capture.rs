@@ -197,7 +197,7 @@ impl<'a, P: Probe> Capture<'a, P> {
             && proto == Proto::Udp
             && let Some(p) = self.pacing
         {
-            p.record(j % self.ctx.space.hosts().max(1));
+            p.record(j % self.ctx.space.hosts().max(1), now);
         }
         let ip = IpAddr::V4(ip);
         let answer = Answer {

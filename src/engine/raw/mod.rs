@@ -54,6 +54,13 @@ pub struct RawOptions {
     pub listening: bool,
     /// Sender threads sharing the scan (each paces its share of UDP retries).
     pub senders: u64,
+    /// `--rate-mode adaptive`: `rate` is the ceiling and the sender follows what the path
+    /// carries; false: exactly `rate` (also for the dry run and the offline benchmark).
+    pub adaptive: bool,
+    /// Adaptive: the rate is never cut below this (`--min-rate`).
+    pub min_rate: Option<u64>,
+    /// `--max-host-rate`: probes per second to any one host, retries included.
+    pub max_host_rate: Option<u64>,
 }
 
 /// How a raw scan ended: where it stood, what the capture thread saw, and the error that

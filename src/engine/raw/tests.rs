@@ -25,6 +25,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod udp_pacing;
+
 const US: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const PORTS: [u16; 6] = [22, 25, 80, 443, 3389, 8443];
 
@@ -75,6 +77,9 @@ fn options(retries: u32) -> RawOptions {
         batch: 16,
         listening: true,
         senders: 1,
+        adaptive: false,
+        min_rate: None,
+        max_host_rate: None,
     }
 }
 
@@ -111,6 +116,8 @@ struct Setup {
     /// time the consumer takes (None: an unbounded channel read at the end).
     slow_output: Option<(usize, usize)>,
     all_open_threshold: u32,
+    /// The UDP retry pacer (UDP scans only).
+    pacer: fn(u64) -> IcmpPace,
 }
 
 impl Setup {
@@ -128,6 +135,7 @@ impl Setup {
             listing: SHOW_ALL,
             slow_output: None,
             all_open_threshold: 0,
+            pacer: IcmpPace::new,
         }
     }
 }
@@ -216,7 +224,7 @@ fn drive<P: Probe>(
     consume: &mut dyn FnMut(Duration),
 ) -> (CursorState, CaptureCounters, usize) {
     let answered = AnsweredSet::new(ctx.space.size());
-    let pace = (ctx.space.proto() == Proto::Udp).then(|| IcmpPace::new(ctx.space.hosts()));
+    let pace = (ctx.space.proto() == Proto::Udp).then(|| (s.pacer)(ctx.space.hosts()));
     let mut now = Duration::ZERO;
     let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
     let mut capture = Capture::new(probe, ctx, &answered)
