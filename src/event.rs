@@ -330,6 +330,14 @@ pub struct Stats {
     pub forged: AtomicU64,
     /// Raw scans: repeated answers (SYN-ACK retransmissions, duplicates), dropped.
     pub duplicates: AtomicU64,
+    /// Adaptive rate (raw scans): the rate the senders keep now, probes/s (0: fixed rate).
+    pub rate_now: AtomicU64,
+    /// The loss the last measured window showed, parts per million.
+    pub loss_ppm: AtomicU64,
+    /// What the path carried when it was last seen dropping probes, probes/s (0: never).
+    pub path_carried: AtomicU64,
+    /// How many times the rate was cut.
+    pub rate_cuts: AtomicU64,
 }
 
 impl Stats {

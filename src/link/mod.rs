@@ -47,4 +47,10 @@ pub trait PacketTx {
 pub trait PacketRx {
     /// Waits up to `timeout` for frames and hands each to `handle`; returns how many came.
     fn recv(&mut self, timeout: Duration, handle: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
+
+    /// Frames the kernel dropped because our receive buffer was full, so far: answers lost
+    /// on this machine, not on the path (0 where the backend cannot tell).
+    fn drops(&mut self) -> u64 {
+        0
+    }
 }

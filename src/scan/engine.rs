@@ -147,6 +147,11 @@ fn raw_options(config: &ScanConfig) -> LaunchOptions {
             listening: live,
             // The launcher sets the real count.
             senders: 1,
+            thread: 0,
+            // The dry run and the benchmark measure the generator at the rate asked.
+            adaptive: live,
+            min_rate: None,
+            max_host_rate: None,
         },
     }
 }
