@@ -66,6 +66,21 @@ impl Cursor {
         }
     }
 
+    /// The distance between two positions of this walk (its shard's count).
+    pub fn stride(&self) -> u64 {
+        self.stride
+    }
+
+    /// The index in the space at position `pos` of the walk.
+    pub fn index_at(&self, pos: u64) -> u64 {
+        self.perm.shuffle(pos)
+    }
+
+    /// The next target comes from the positions a resumed scan owed.
+    pub fn replaying(&self) -> bool {
+        !self.replay.is_empty()
+    }
+
     /// The next (position, index) to probe.
     pub fn next_target(&mut self) -> Option<(u64, u64)> {
         let pos = match self.replay.pop() {

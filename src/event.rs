@@ -342,6 +342,14 @@ pub struct Stats {
     /// Raw scans: replies the kernel dropped because the capture ring was full
     /// (PACKET_STATISTICS `tp_drops`; libpcap's `ps_drop`).
     pub ring_drops: AtomicU64,
+    /// Adaptive rate (raw scans): the rate the senders keep now, probes/s (0: fixed rate).
+    pub rate_now: AtomicU64,
+    /// The loss the last measured window showed, parts per million.
+    pub loss_ppm: AtomicU64,
+    /// What the path carried when it was last seen dropping probes, probes/s (0: never).
+    pub path_carried: AtomicU64,
+    /// How many times the rate was cut.
+    pub rate_cuts: AtomicU64,
 }
 
 impl Stats {

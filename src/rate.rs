@@ -90,6 +90,22 @@ impl RateLimiter {
         self.rate = rate.filter(|&r| r > 0);
     }
 
+    /// A new rate with a smooth burst (the adaptive rate moves the senders' limiters): a cut
+    /// must not be followed by a burst the old rate had earned, and a policer's bucket is
+    /// often only a few packets deep — a burst it cannot take is loss at any average rate.
+    pub fn retune(&mut self, rate: u64, now: Duration) {
+        self.refill(now);
+        self.rate = Some(rate.max(1));
+        self.burst = Self::smooth_burst(rate);
+        self.credit = self.credit.min(self.burst as u128 * UNIT);
+    }
+
+    /// Half a millisecond's worth, at least 4: enough for a thread that wakes late, little
+    /// for a policer to drop.
+    pub fn smooth_burst(rate: u64) -> u64 {
+        (rate / 2000).clamp(4, 2048)
+    }
+
     /// How many of `want` packets may go now, or how long to wait for the first one.
     pub fn poll(&mut self, now: Duration, want: u64) -> Pace {
         let Some(rate) = self.rate else {
@@ -156,6 +172,23 @@ mod tests {
         assert_eq!(rl.poll(clock.now(), 100), Pace::Send(5));
         assert!(
             matches!(rl.poll(clock.now(), 100), Pace::Wait(d) if d == Duration::from_millis(1))
+        );
+    }
+
+    #[test]
+    fn a_retuned_rate_brings_its_own_burst() {
+        let clock = ManualClock::default();
+        let mut rl = RateLimiter::new(
+            Some(200_000),
+            RateLimiter::default_burst(Some(200_000)),
+            clock.now(),
+        );
+        clock.advance(Duration::from_secs(1));
+        rl.retune(50_000, clock.now());
+        assert_eq!(
+            rl.poll(clock.now(), 1000),
+            Pace::Send(25),
+            "50,000/s: half a ms"
         );
     }
 

@@ -39,6 +39,11 @@ impl RttEstimator {
         self.state.map(|(srtt, _)| srtt)
     }
 
+    /// (srtt, rttvar), once an answer has come.
+    pub fn smoothed(&self) -> Option<(Duration, Duration)> {
+        self.state
+    }
+
     /// The wait for attempt `attempt` (0-based) of `attempts`.
     pub fn timeout(&self, attempt: u32, attempts: u32) -> Duration {
         if attempt + 1 >= attempts {

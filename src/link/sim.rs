@@ -47,6 +47,29 @@ pub struct Faults {
     /// ICMP errors the network's hosts send per second in all, bursts of 50, as Linux's
     /// `icmp_msgs_per_sec` (0 = no limit).
     pub icmp_per_sec: u64,
+    /// A policer on the way to the targets: probes beyond its rate are dropped.
+    pub policer: Option<Policer>,
+    /// Chance that a reply is dropped in our own capture ring (counted as a ring drop).
+    pub ring_drop: f64,
+}
+
+/// A token bucket on the path (a provider's egress policer): `rate` probes a second, `burst`
+/// at once; from each `(time, rate)` of `changes` on, that rate (a path whose capacity drops
+/// and comes back).
+#[derive(Debug, Clone, Default)]
+pub struct Policer {
+    pub rate: u64,
+    pub burst: u64,
+    pub changes: Vec<(Duration, u64)>,
+}
+
+impl Policer {
+    fn rate_at(&self, now: Duration) -> u64 {
+        self.changes
+            .iter()
+            .rfind(|(at, _)| *at <= now)
+            .map_or(self.rate, |(_, r)| *r)
+    }
 }
 
 pub const ROUTER: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 254);
@@ -77,6 +100,15 @@ pub struct SimNet {
     icmp_at: Duration,
     /// ICMP errors the limit swallowed.
     pub icmp_dropped: u64,
+    /// The policer's credit and when it was last topped up.
+    policer_credit: f64,
+    policer_at: Duration,
+    /// Probes the policer dropped.
+    pub policed: u64,
+    /// Replies our "capture ring" dropped.
+    pub ring_dropped: u64,
+    /// Every probe that reached its target: when, and to whom.
+    pub arrivals: Vec<(Duration, Ipv4Addr)>,
 }
 
 impl SimNet {
@@ -103,6 +135,35 @@ impl SimNet {
             icmp_credit: ICMP_BURST,
             icmp_at: Duration::ZERO,
             icmp_dropped: 0,
+            policer_credit: 0.0,
+            policer_at: Duration::ZERO,
+            policed: 0,
+            ring_dropped: 0,
+            arrivals: Vec::new(),
+        }
+        .with_full_policer()
+    }
+
+    fn with_full_policer(mut self) -> SimNet {
+        self.policer_credit = self.faults.policer.as_ref().map_or(0.0, |p| p.burst as f64);
+        self
+    }
+
+    /// Does the policer let a probe through now?
+    fn policer_passes(&mut self) -> bool {
+        let Some(p) = &self.faults.policer else {
+            return true;
+        };
+        let dt = self.now.saturating_sub(self.policer_at).as_secs_f64();
+        self.policer_at = self.now;
+        let rate = p.rate_at(self.now) as f64;
+        self.policer_credit = (self.policer_credit + dt * rate).min(p.burst.max(1) as f64);
+        if self.policer_credit >= 1.0 {
+            self.policer_credit -= 1.0;
+            true
+        } else {
+            self.policed += 1;
+            false
         }
     }
 
@@ -186,6 +247,10 @@ impl SimNet {
         }
         let (us, them) = (h.source_addr(), h.destination_addr());
         self.send_times.push(self.now);
+        if !self.policer_passes() {
+            return;
+        }
+        self.arrivals.push((self.now, them));
         match &p.transport {
             Some(TransportSlice::Tcp(tcp)) => {
                 let ok =
@@ -396,10 +461,18 @@ impl PacketRx for SimNet {
                 break;
             }
             if let Some(Reverse((_, _, frame))) = self.pending.pop() {
+                if self.faults.ring_drop > 0.0 && self.rng.random_bool(self.faults.ring_drop) {
+                    self.ring_dropped += 1;
+                    continue;
+                }
                 handle(&frame);
                 n += 1;
             }
         }
         Ok(n)
+    }
+
+    fn drops(&mut self) -> u64 {
+        self.ring_dropped
     }
 }

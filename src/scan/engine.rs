@@ -149,6 +149,7 @@ fn raw_options(config: &ScanConfig) -> LaunchOptions {
             listening: live,
             // The launcher sets the real count.
             senders: 1,
+            thread: 0,
             // The dry run and the benchmark hear nothing: nothing to adapt to.
             adaptive: live && t.mode == RateMode::Adaptive,
             min_rate: t.min_rate,

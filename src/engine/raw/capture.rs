@@ -3,6 +3,7 @@
 //! reported once. Forged, duplicate and unrelated frames are counted, never reported.
 
 use super::icmp_pace::IcmpPace;
+use super::path::PathMonitor;
 use super::probed::ProbedByNow;
 use super::table::AnsweredSet;
 use crate::cursor::CursorState;
@@ -29,7 +30,13 @@ pub struct CaptureCounters {
     pub malformed: u64,
     /// Replies the kernel dropped for want of room in the capture ring.
     pub ring_drops: u64,
+    /// Answers to canaries (targets probed again to measure loss; see `path`).
+    pub canary_answers: u64,
 }
+
+/// Once the canary pool is full, one answer in this many is offered to it (a fresh sample of
+/// the path without a lock per answer).
+const OFFER_EVERY: u64 = 16;
 
 pub struct Capture<'a, P: Probe> {
     probe: &'a P,
@@ -40,6 +47,8 @@ pub struct Capture<'a, P: Probe> {
     probed: ProbedByNow,
     /// UDP: hosts that ration their port unreachables, for the senders' retry pace.
     pacing: Option<&'a IcmpPace>,
+    /// The adaptive rate's monitor: canaries are drawn from our answers and recognised here.
+    path: Option<&'a PathMonitor>,
     pub counters: CaptureCounters,
 }
 
@@ -56,8 +65,15 @@ impl<'a, P: Probe> Capture<'a, P> {
                 Duration::from_secs(1),
             ),
             pacing: None,
+            path: None,
             counters: CaptureCounters::default(),
         }
+    }
+
+    /// Offers answers to `path`'s canary pool and counts the answers to its canaries.
+    pub fn path(mut self, path: Option<&'a PathMonitor>) -> Self {
+        self.path = path;
+        self
     }
 
     /// Records port unreachables in `pace` (UDP scans).
@@ -179,7 +195,7 @@ impl<'a, P: Probe> Capture<'a, P> {
                 None,
             ),
             Verdict::Echo { ip, sent_us, ttl } => {
-                self.host_answered(ip, rtt(sent_us), ttl);
+                self.host_answered(ip, rtt(sent_us), ttl, now);
                 return;
             }
             Verdict::Forged => return self.counters.forged += 1,
@@ -190,9 +206,14 @@ impl<'a, P: Probe> Capture<'a, P> {
             // A valid cookie for the other transport: only a scan sharing our seed sends those.
             return self.counters.unrelated += 1;
         }
-        let Some(j) = self.claim(ip, port) else {
+        let Some(j) = self.claim(ip, port, now) else {
             return;
         };
+        // What the host itself answered may answer again: a canary. (A router's unreachable
+        // is rationed, and says nothing of the probes' path to the host.)
+        if matches!(reason, Reason::SynAck | Reason::Reset | Reason::UdpResponse) {
+            self.offer(j);
+        }
         if reason == Reason::PortUnreach
             && proto == Proto::Udp
             && let Some(p) = self.pacing
@@ -216,30 +237,46 @@ impl<'a, P: Probe> Capture<'a, P> {
     /// The index an answer belongs to, claimed; None (and counted) if it is a repeat or names
     /// a target outside the scan (which a valid cookie makes impossible unless the seed is
     /// shared with another scan — such answers are never reported).
-    fn claim(&mut self, ip: Ipv4Addr, port: u16) -> Option<u64> {
+    fn claim(&mut self, ip: Ipv4Addr, port: u16, now: Duration) -> Option<u64> {
         let Some(j) = self.ctx.space.index_of(IpAddr::V4(ip), port) else {
             self.counters.unrelated += 1;
             return None;
         };
-        self.counters.answers += 1;
-        if !self.answered.claim(j) {
-            self.counters.duplicates += 1;
-            return None;
-        }
-        Some(j)
+        self.claim_index(j, now)
     }
 
-    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>, ttl: u8) {
+    /// Marks `j` answered; None (counted) for a repeat — or for the answer to a canary.
+    fn claim_index(&mut self, j: u64, now: Duration) -> Option<u64> {
+        self.counters.answers += 1;
+        if self.answered.claim(j) {
+            return Some(j);
+        }
+        if self.path.is_some_and(|p| p.canary_answered(j, now)) {
+            self.counters.canary_answers += 1;
+        } else {
+            self.counters.duplicates += 1;
+        }
+        None
+    }
+
+    fn offer(&mut self, j: u64) {
+        if let Some(p) = self.path
+            && (p.hungry() || self.counters.answers.is_multiple_of(OFFER_EVERY))
+        {
+            p.offer(j);
+        }
+    }
+
+    fn host_answered(&mut self, ip: Ipv4Addr, rtt: Option<Duration>, ttl: u8, now: Duration) {
         let ip = IpAddr::V4(ip);
         let Some(j) = self.ctx.space.echo_index_of(ip) else {
             self.counters.unrelated += 1;
             return;
         };
-        self.counters.answers += 1;
-        if !self.answered.claim(j) {
-            self.counters.duplicates += 1;
+        if self.claim_index(j, now).is_none() {
             return;
         }
+        self.offer(j);
         // A host already up through a port's answer: the echo is counted, not repeated.
         let host = j % self.ctx.space.hosts().max(1);
         self.ctx.report.host_up(

@@ -11,8 +11,10 @@
 
 pub mod capture;
 pub mod checkpoint;
+pub mod host_rate;
 pub mod icmp_pace;
 pub mod launch;
+pub mod path;
 pub mod probed;
 pub mod ring_drops;
 pub mod sender;
@@ -20,6 +22,8 @@ pub mod split;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_adaptive;
 
 use super::EngineContext;
 use crate::cursor::{Cursor, CursorState, Shard};
@@ -30,6 +34,7 @@ use crate::stop::StopLevel;
 use capture::{Capture, CaptureCounters};
 use checkpoint::Board;
 use icmp_pace::IcmpPace;
+use path::{PathMonitor, PathOptions};
 use ring_drops::RingDrops;
 use sender::{Sender, Step};
 use std::io;
@@ -54,12 +59,14 @@ pub struct RawOptions {
     pub listening: bool,
     /// Sender threads sharing the scan (each paces its share of UDP retries).
     pub senders: u64,
-    /// `--rate-mode adaptive`: `rate` is the ceiling and the sender follows what the path
-    /// carries; false: exactly `rate` (also for the dry run and the offline benchmark).
+    /// This sender's number among them (0-based; the launcher sets it).
+    pub thread: u64,
+    /// `--rate-mode adaptive`: `rate` is the ceiling, and the path sets the pace.
     pub adaptive: bool,
-    /// Adaptive: the rate is never cut below this (`--min-rate`).
+    /// `--min-rate`: the adaptive rate's floor.
     pub min_rate: Option<u64>,
-    /// `--max-host-rate`: probes per second to any one host, retries included.
+    /// `--max-host-rate`: probes a second to any one host, at most, retries included (each
+    /// sender its share).
     pub max_host_rate: Option<u64>,
 }
 
@@ -108,6 +115,7 @@ where
     let pace = (ctx.space.proto() == crate::event::Proto::Udp && opts.listening)
         .then(|| IcmpPace::new(ctx.space.hosts()));
     let clock = MonotonicClock::default();
+    let path = path_monitor(opts, clock.now());
     let capture_done = AtomicBool::new(false);
     let threads = txs.len().max(1) as u64;
     let board = Board::new(threads as usize);
@@ -122,8 +130,9 @@ where
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
             let mut c = Capture::new(probe, ctx, &answered)
                 .pacing(pace.as_ref())
-                .settle_within(opts.timeout);
-            let mut marks = Marks::new(ctx, &board, walk, clock.now());
+                .settle_within(opts.timeout)
+                .path(path.as_ref());
+            let mut marks = Marks::new(ctx, &board, walk, &answered, clock.now());
             let mut drops = RingDrops::default();
             while !capture_done.load(Ordering::Acquire) {
                 // Never blocks: what the event channel cannot take waits here (see pressure).
@@ -139,11 +148,18 @@ where
                     c.finish();
                     return Err(e);
                 }
+                let now = clock.now();
+                // Read every pass: a window's canaries lost in our own ring must not pass for
+                // the path's loss (see path::control::Verdict::Ours).
+                let dropped = drops.read_now(&mut rx, ctx);
+                if let Some(p) = &path {
+                    p.tick(now, dropped);
+                    publish(&ctx.stats, p);
+                }
                 // Between handle calls: every answer marked so far has had its event queued.
-                if let Some(state) = marks.step(clock.now()) {
+                if let Some(state) = marks.step(now) {
                     c.checkpoint(state);
                 }
-                drops.read(&mut rx, ctx, clock.now());
             }
             let mut counters = c.finish();
             counters.ring_drops = drops.read_now(&mut rx, ctx);
@@ -156,13 +172,16 @@ where
             .map(|(t, (tx, cursor))| {
                 let mut mine = opts.clone();
                 mine.rate = opts.rate.map(|r| share(r, t as u64, threads));
+                mine.max_host_rate = opts.max_host_rate.map(|r| share(r, t as u64, threads));
                 mine.senders = threads;
+                mine.thread = t as u64;
                 let shared = Shared {
                     answered: &answered,
                     clock: &clock,
                     pace: pace.as_ref(),
                     board: &board,
                     thread: t,
+                    path: path.as_ref(),
                 };
                 s.spawn(move || send_loop(probe, tx, cursor, ctx, shared, &mine))
             })
@@ -194,8 +213,9 @@ where
                 CaptureCounters::default()
             }
         };
+        let state = split::merge(walk.size, walk.shard, states);
         RawOutcome {
-            state: split::merge(walk.size, walk.shard, states),
+            state: without_answered(state, walk, &answered),
             counters,
             failure,
         }
@@ -203,8 +223,51 @@ where
 }
 
 /// Thread `t`'s share of `rate` among `threads` (the first ones take the remainder).
-fn share(rate: u64, t: u64, threads: u64) -> u64 {
+pub(crate) fn share(rate: u64, t: u64, threads: u64) -> u64 {
     (rate / threads + u64::from(t < rate % threads)).max(1)
+}
+
+/// The adaptive rate's monitor, where it applies: a live scan with a rate to keep under.
+pub(crate) fn path_monitor(opts: &RawOptions, now: Duration) -> Option<PathMonitor> {
+    let ceiling = opts.rate.filter(|_| opts.adaptive && opts.listening)?;
+    let floor = opts.min_rate.unwrap_or(path::DEFAULT_FLOOR).min(ceiling);
+    Some(PathMonitor::new(
+        PathOptions {
+            ceiling,
+            floor,
+            timeout: opts.timeout,
+            retries: opts.retries,
+        },
+        now,
+    ))
+}
+
+/// The monitor's figures, where the status line and the summary read them.
+fn publish(stats: &crate::event::Stats, p: &PathMonitor) {
+    let f = p.figures();
+    stats.rate_now.store(f.rate, Ordering::Relaxed);
+    stats.loss_ppm.store(f.loss_ppm, Ordering::Relaxed);
+    stats.path_carried.store(f.carried, Ordering::Relaxed);
+    stats.rate_cuts.store(f.cuts, Ordering::Relaxed);
+}
+
+/// A resume point without the positions answered by now. Senders take their part while
+/// answers still arrive; an answer marked after a sender's look had its event sent before
+/// this point is sent on (the capture thread marks and reports in one call), so continuing
+/// from it finds nothing twice.
+pub(crate) fn without_answered(
+    mut state: CursorState,
+    walk: &Walk,
+    answered: &AnsweredSet,
+) -> CursorState {
+    if state.pending.is_empty() {
+        return state;
+    }
+    let perm = crate::permutation::Permutation::new(walk.size, walk.seed);
+    state
+        .pending
+        .retain(|&pos| pos >= walk.size || !answered.contains(perm.shuffle(pos)));
+    state
 }
 
 /// What every sender thread shares with the others and the capture thread.
@@ -216,6 +279,7 @@ struct Shared<'a> {
     board: &'a Board,
     /// This sender's number (its slot on the board).
     thread: usize,
+    path: Option<&'a PathMonitor>,
 }
 
 /// The capture thread's side of checkpoints: asks the senders for one every
@@ -224,16 +288,24 @@ struct Marks<'a> {
     ctx: &'a EngineContext,
     board: &'a Board,
     walk: &'a Walk,
+    answered: &'a AnsweredSet,
     next: Option<Duration>,
     asked: Option<u64>,
 }
 
 impl<'a> Marks<'a> {
-    fn new(ctx: &'a EngineContext, board: &'a Board, walk: &'a Walk, now: Duration) -> Self {
+    fn new(
+        ctx: &'a EngineContext,
+        board: &'a Board,
+        walk: &'a Walk,
+        answered: &'a AnsweredSet,
+        now: Duration,
+    ) -> Self {
         Marks {
             ctx,
             board,
             walk,
+            answered,
             next: ctx.checkpoint_every.map(|every| now + every),
             asked: None,
         }
@@ -245,7 +317,7 @@ impl<'a> Marks<'a> {
         if let Some(g) = self.asked
             && let Some(state) = self.board.merged(g, self.walk.size, self.walk.shard)
         {
-            ready = Some(state);
+            ready = Some(without_answered(state, self.walk, self.answered));
             self.asked = None;
         }
         if let (Some(at), Some(every)) = (self.next, self.ctx.checkpoint_every)
@@ -275,8 +347,10 @@ fn send_loop<P: Probe, T: PacketTx>(
         pace,
         board,
         thread,
+        path,
     } = shared;
-    let mut sender = Sender::new(probe, ctx, answered, opts, cursor, clock.now(), pace);
+    let mut sender =
+        Sender::new(probe, ctx, answered, opts, cursor, clock.now(), pace).with_path(path);
     let mut answered_request = 0;
     let end = |state: CursorState| {
         // Stands for every checkpoint still to come: this sender does nothing more.

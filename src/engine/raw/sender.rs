@@ -1,13 +1,23 @@
 //! The sender: walks the cursor, paces with the rate limiter, crafts into a batch and hands it
 //! to the link. It keeps no per-probe state beyond the probes still waiting for an answer
-//! (`Flight`s: 32 bytes each, so memory is rate × timeout, never the scan's size), which is
+//! (`Flight`s: 24 bytes each, so memory is rate × timeout, never the scan's size), which is
 //! what retries and an exact resume point need.
+//!
+//! With the path monitor (adaptive rate, see `path`): its rate is this sender's share of the
+//! monitor's, every probe is tagged with the measurement window it went out in, a random slot
+//! in 32 (more at low rates) carries a canary, and probes of windows judged lossy are not
+//! spent: a covered one (its position is in a run of `Rewalk`) comes back with the run, at
+//! the rate the verdict cut to; any other goes again with the same attempt number.
 //!
 //! `step` does one round and returns; the caller owns time and waiting. The engine's thread
 //! calls it in a loop on the real clock; the SimNet tests call it on a manual clock.
 
 use super::RawOptions;
+use super::host_rate::HostRate;
 use super::icmp_pace::IcmpPace;
+use super::path::control::Verdict;
+use super::path::rewalk::Rewalk;
+use super::path::{PathMonitor, canary_every};
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
@@ -17,19 +27,86 @@ use crate::link::{FrameBatch, PacketTx};
 use crate::packet::probe::{Probe, Slot};
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use std::collections::VecDeque;
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-/// A probe sent and not yet answered or given up on.
+/// Where a probe's position came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The walk of new positions.
+    Walk,
+    /// A lossy window's run, walked again: already counted as done once.
+    Rewalk,
+    /// A position a resumed scan owed (a run of one, in its window).
+    Replay,
+}
+
+/// A probe to send: a position of the walk, its attempt, and where it came from.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    pos: u64,
+    attempt: u16,
+    origin: Origin,
+}
+
+impl Item {
+    /// Its position is in a run of its window (a first attempt), so a lossy verdict brings it
+    /// back with the run at once, without waiting out its timeout.
+    fn covered(self) -> bool {
+        self.attempt == 0
+    }
+
+    /// Finishing it counts a target as done (a run's probes were counted the first time).
+    fn counts(self) -> bool {
+        self.origin != Origin::Rewalk
+    }
+}
+
+/// A probe sent and not yet answered or given up on. Its index in the space is the cursor's
+/// permutation of its position, computed again when needed: 24 bytes rather than 40 for each
+/// of the rate × timeout probes in flight.
 #[derive(Debug, Clone, Copy)]
 struct Flight {
     pos: u64,
-    j: u64,
-    due: Duration,
-    attempt: u32,
+    /// When its wait is over, in nanoseconds since the scan's origin.
+    due_ns: u64,
+    window: u32,
+    attempt: u16,
+    origin: Origin,
+}
+
+impl Flight {
+    fn new(item: Item, due: Duration, window: u32) -> Flight {
+        Flight {
+            pos: item.pos,
+            due_ns: due.as_nanos().min(u128::from(u64::MAX)) as u64,
+            window,
+            attempt: item.attempt,
+            origin: item.origin,
+        }
+    }
+
+    fn item(&self) -> Item {
+        Item {
+            pos: self.pos,
+            attempt: self.attempt,
+            origin: self.origin,
+        }
+    }
+
+    fn due(&self) -> Duration {
+        Duration::from_nanos(self.due_ns)
+    }
+}
+
+/// Each sender picks its canary slots from its own sequence.
+fn canary_seed(opts: &RawOptions) -> u64 {
+    opts.thread.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +118,13 @@ pub enum Step {
     /// Every target is answered or given up on (or a stop left nothing more to do).
     Finished,
 }
+
+/// Probes parked for their host's rate at most; beyond, no new position is taken.
+const PARK_LIMIT: usize = 1 << 16;
+/// Attempts are counted in 16 bits; more retries than this are this many.
+const MAX_RETRIES: u32 = u16::MAX as u32;
+/// How soon to look again for a verdict a probe's retirement waits on.
+const VERDICT_POLL: Duration = Duration::from_millis(1);
 
 pub struct Sender<'a, P: Probe> {
     probe: &'a P,
@@ -54,10 +138,10 @@ pub struct Sender<'a, P: Probe> {
     retrying: VecDeque<Flight>,
     /// Last attempts, due `wait` after sending: the cooldown.
     last: VecDeque<Flight>,
-    /// Silent after an attempt and owed another: (position, index, attempt number).
-    resend: VecDeque<(u64, u64, u32)>,
+    /// Silent after an attempt and owed another (or the same again, after a lossy window).
+    resend: VecDeque<Item>,
     /// UDP retries to hosts that ration their ICMP errors, sent at `pace` (see `icmp_pace`).
-    paced: VecDeque<(u64, u64, u32)>,
+    paced: VecDeque<Item>,
     pacing: Option<&'a IcmpPace>,
     pace: RateLimiter,
     /// When the pace next allows a paced retry, if it said to wait.
@@ -68,6 +152,20 @@ pub struct Sender<'a, P: Probe> {
     batch: FrameBatch,
     /// Backpressure from the stages after the engine (see `engine::pressure`).
     hold: Hold,
+    /// The adaptive rate's monitor; None in fixed mode.
+    path: Option<&'a PathMonitor>,
+    /// The monitor's rate this sender last took its share of.
+    path_rate: u64,
+    rewalk: Rewalk,
+    /// Picks the slots that carry a canary: at random, since a policer passes probes in a
+    /// pattern (a token bucket passes the first few of every burst) that canaries in fixed
+    /// slots would alias with.
+    rng: SmallRng,
+    /// One slot in this many, at the monitor's present rate.
+    canary_every: u32,
+    host_rate: Option<HostRate<Item>>,
+    /// A probe's retirement waits for its window's verdict.
+    awaiting_verdict: bool,
 }
 
 impl<'a, P: Probe> Sender<'a, P> {
@@ -85,7 +183,6 @@ impl<'a, P: Probe> Sender<'a, P> {
             ctx,
             answered,
             opts,
-            cursor,
             exhausted: false,
             limiter: RateLimiter::new(opts.rate, RateLimiter::default_burst(opts.rate), now),
             retrying: VecDeque::new(),
@@ -99,7 +196,21 @@ impl<'a, P: Probe> Sender<'a, P> {
             owed: Vec::new(),
             batch: FrameBatch::new(opts.batch),
             hold: Hold::new(opts.senders),
+            path: None,
+            path_rate: 0,
+            rewalk: Rewalk::new(cursor.stride()),
+            rng: SmallRng::seed_from_u64(canary_seed(opts)),
+            canary_every: canary_every(opts.rate.unwrap_or(u64::MAX)),
+            host_rate: opts.max_host_rate.map(HostRate::new),
+            awaiting_verdict: false,
+            cursor,
         }
+    }
+
+    /// Paces by the path monitor's rate (this sender's share of it) and its verdicts.
+    pub fn with_path(mut self, path: Option<&'a PathMonitor>) -> Self {
+        self.path = path.filter(|_| self.opts.listening);
+        self
     }
 
     /// Probes waiting for an answer right now (for figures and tests).
@@ -116,12 +227,13 @@ impl<'a, P: Probe> Sender<'a, P> {
         if level == StopLevel::Abort {
             return Ok(Step::Finished);
         }
+        self.follow_path(now);
         self.expire(now, level);
         // While the stages after the engine are behind, nothing new is crafted, retries
         // included: the only answers still to come are those of the probes already out.
         let held = self.hold.check(&self.ctx.report, now);
         let mut limited = None;
-        if level == StopLevel::Running && !held && self.has_work() && !self.batch.is_full() {
+        if level == StopLevel::Running && !held && self.has_work(now) && !self.batch.is_full() {
             match self.limiter.poll(now, self.batch.free() as u64) {
                 Pace::Wait(d) => limited = Some(now + d),
                 Pace::Send(n) => self.fill(now, n as usize),
@@ -140,32 +252,42 @@ impl<'a, P: Probe> Sender<'a, P> {
         if let Some(at) = limited {
             return Ok(Step::Idle(at));
         }
-        if held && level == StopLevel::Running && self.has_work() {
+        let running = level == StopLevel::Running;
+        if held && running && self.has_work(now) {
             return Ok(Step::Idle(now + HOLD_NAP));
         }
-        let sending = level == StopLevel::Running && (!self.resend.is_empty() || !self.exhausted);
-        if sending {
+        if running && (!self.resend.is_empty() || self.takes_new() || self.rewalk.has_todo()) {
             return Ok(Step::Busy);
         }
-        let paced = match (level, self.paced.is_empty()) {
-            (StopLevel::Running, false) => Some(self.paced_at.unwrap_or(now)),
-            _ => None,
-        };
-        let next_due = [self.retrying.front(), self.last.front()]
+        let mut wake: Vec<Duration> = [self.retrying.front(), self.last.front()]
             .into_iter()
             .flatten()
-            .map(|f| f.due)
-            .chain(paced)
-            .min();
-        Ok(match next_due {
-            Some(due) => Step::Idle(due.max(now)),
+            .map(Flight::due)
+            .collect();
+        if running {
+            if !self.paced.is_empty() {
+                wake.push(self.paced_at.unwrap_or(now));
+            }
+            wake.extend(self.host_rate.as_ref().and_then(HostRate::next_ready));
+            // Runs to walk again once the rate settles, or windows whose verdict may bring
+            // some: look again shortly.
+            if self.rewalk.has_todo() || (self.rewalk.awaiting() && self.in_flight() == 0) {
+                wake.push(now + VERDICT_POLL);
+            }
+        }
+        if self.awaiting_verdict {
+            wake.push(now + VERDICT_POLL);
+        }
+        Ok(match wake.into_iter().min() {
+            Some(at) => Step::Idle(at.max(now)),
             None => Step::Finished,
         })
     }
 
     /// The resume point: where the walk stands, plus every position not finished — owed a
     /// retry by a graceful stop, or (after an abort) still waiting for its answer.
-    pub fn finish(self, level: StopLevel) -> CursorState {
+    pub fn finish(mut self, level: StopLevel) -> CursorState {
+        self.settle_runs();
         self.cursor
             .state(self.unfinished(level == StopLevel::Abort))
     }
@@ -178,11 +300,16 @@ impl<'a, P: Probe> Sender<'a, P> {
 
     fn unfinished(&self, in_flight_too: bool) -> Vec<u64> {
         let mut unfinished = self.owed.clone();
-        unfinished.extend(self.resend.iter().map(|&(pos, ..)| pos));
-        unfinished.extend(self.paced.iter().map(|&(pos, ..)| pos));
+        let items = self.resend.iter().chain(self.paced.iter());
+        unfinished.extend(items.map(|i| i.pos));
+        if let Some(h) = &self.host_rate {
+            unfinished.extend(h.parked_items().map(|i| i.pos));
+        }
+        let silent = |pos: &u64| !self.answered.contains(self.cursor.index_at(*pos));
+        unfinished.extend(self.rewalk.todo_positions().filter(silent));
         if in_flight_too {
             for f in self.retrying.iter().chain(self.last.iter()) {
-                if !self.answered.contains(f.j) {
+                if silent(&f.pos) {
                     unfinished.push(f.pos);
                 }
             }
@@ -190,12 +317,48 @@ impl<'a, P: Probe> Sender<'a, P> {
         unfinished
     }
 
-    fn has_work(&self) -> bool {
-        !self.resend.is_empty() || !self.paced.is_empty() || !self.exhausted
+    /// New positions are there to take (not all walked, and the hosts' limit leaves room).
+    fn takes_new(&self) -> bool {
+        !self.exhausted
+            && self
+                .host_rate
+                .as_ref()
+                .is_none_or(|h| h.parked() < PARK_LIMIT)
+    }
+
+    fn has_work(&self, now: Duration) -> bool {
+        !self.resend.is_empty()
+            || !self.paced.is_empty()
+            || self.takes_new()
+            || self.rewalk.has_todo()
+            || self
+                .host_rate
+                .as_ref()
+                .and_then(HostRate::next_ready)
+                .is_some_and(|at| at <= now)
+    }
+
+    /// Takes this sender's share of the monitor's rate, and the verdicts that came in.
+    fn follow_path(&mut self, now: Duration) {
+        let Some(path) = self.path else { return };
+        let rate = path.rate();
+        if rate != self.path_rate {
+            self.path_rate = rate;
+            self.canary_every = canary_every(rate);
+            let share = super::share(rate, self.opts.thread, self.opts.senders.max(1));
+            self.limiter.retune(share, now);
+        }
+        self.settle_runs();
+    }
+
+    fn settle_runs(&mut self) {
+        if let Some(path) = self.path {
+            self.rewalk.settle(|w| path.verdict(w));
+        }
     }
 
     /// A paced retry, if the pace allows one now.
-    fn take_paced(&mut self, now: Duration) -> Option<(u64, u64, u32)> {
+    fn take_paced(&mut self, now: Duration) -> Option<Item> {
         let pacing = self.pacing?;
         if self.paced.is_empty() {
             return None;
@@ -217,111 +380,264 @@ impl<'a, P: Probe> Sender<'a, P> {
         }
     }
 
-    /// Crafts up to `n` probes into the batch: retries first, then new targets.
+    /// The next probe to send: parked ones whose host may have another, then retries, then
+    /// runs of lossy windows, then new positions.
+    fn next_item(&mut self, now: Duration) -> Option<(Item, u64)> {
+        if let Some(item) = self.host_rate.as_mut().and_then(|h| h.pop_ready(now)) {
+            return Some((item, self.cursor.index_at(item.pos)));
+        }
+        let item = match self.resend.pop_front() {
+            Some(r) => Some(r),
+            None => self.take_paced(now),
+        };
+        if let Some(item) = item {
+            return Some((item, self.cursor.index_at(item.pos)));
+        }
+        if self
+            .host_rate
+            .as_ref()
+            .is_some_and(|h| h.parked() >= PARK_LIMIT)
+        {
+            return None; // the hosts' limit holds the scan back: nothing new for now
+        }
+        // The verdict that sent runs back cut the rate first: they go at the rate the path
+        // was found to carry.
+        if self.rewalk.has_todo() {
+            while let Some(pos) = self.rewalk.next_position() {
+                let j = self.cursor.index_at(pos);
+                if !self.answered.contains(j) {
+                    let origin = Origin::Rewalk;
+                    return Some((
+                        Item {
+                            pos,
+                            attempt: 0,
+                            origin,
+                        },
+                        j,
+                    ));
+                }
+            }
+        }
+        if self.exhausted {
+            return None;
+        }
+        let origin = if self.cursor.replaying() {
+            Origin::Replay
+        } else {
+            Origin::Walk
+        };
+        match self.cursor.next_target() {
+            Some((pos, j)) => Some((
+                Item {
+                    pos,
+                    attempt: 0,
+                    origin,
+                },
+                j,
+            )),
+            None => {
+                self.exhausted = true;
+                None
+            }
+        }
+    }
+
+    /// Crafts up to `n` probes into the batch: canaries, retries, runs, new targets.
     fn fill(&mut self, now: Duration, n: usize) {
         let sent_us = now.as_micros() as u32; // wraps every 71 minutes; RTTs are differences
         let before = self.batch.len();
         let walked = self.cursor.taken();
-        self.fill_inner(now, sent_us, n);
+        let window = self.path.map_or(0, PathMonitor::window);
+        // A probe parked for its host takes a turn of the loop, not a slot: bounded all the same.
+        for _ in 0..4 * n {
+            if self.batch.len() - before >= n {
+                break;
+            }
+            if self.path.is_some()
+                && self.rng.random_ratio(1, self.canary_every)
+                && self.send_canary(now, sent_us)
+            {
+                continue;
+            }
+            let Some((item, j)) = self.next_item(now) else {
+                break;
+            };
+            if !self.send_one(now, sent_us, window, item, j) {
+                break;
+            }
+        }
         let walked = self.cursor.taken() - walked;
         self.ctx.stats.walked.fetch_add(walked, Relaxed);
         // Counted once per batch: an atomic add per probe was a tenth of the generator's time.
         let crafted = (self.batch.len() - before) as u64;
         self.ctx.stats.sent.fetch_add(crafted, Relaxed);
+        if let Some(path) = self.path {
+            path.record_sent(window, crafted);
+        }
         if !self.opts.listening {
             // Nothing can answer (dry run, benchmark): a probe is finished once it is out.
             self.ctx.stats.done.fetch_add(crafted, Relaxed);
         }
     }
 
-    fn fill_inner(&mut self, now: Duration, sent_us: u32, n: usize) {
-        for _ in 0..n {
-            let next = match self.resend.pop_front() {
-                Some(r) => Some(r),
-                None => self.take_paced(now),
-            };
-            let (pos, j, attempt) = match next {
-                Some(r) => r,
-                None if self.exhausted => return,
-                None => match self.cursor.next_target() {
-                    Some((pos, j)) => (pos, j, 0),
-                    None => {
-                        self.exhausted = true;
-                        return;
-                    }
-                },
-            };
-            let (ip, slot) = self.ctx.space.probe(j);
-            let IpAddr::V4(dst) = ip else {
-                // The engine refuses IPv6 targets before it starts; should one slip through,
-                // it is given up on rather than sent wrongly.
-                self.ctx.stats.done.fetch_add(1, Relaxed);
-                continue;
-            };
-            if self.ctx.space.skips(ip) {
-                self.ctx.stats.done.fetch_add(1, Relaxed);
-                continue;
-            }
-            let crafted = self
-                .batch
-                .push_with(|out| self.probe.craft(out, dst, slot, sent_us));
-            if !crafted {
-                self.resend.push_front((pos, j, attempt));
-                return;
-            }
-            if !self.opts.listening {
-                continue;
-            }
-            let final_attempt = attempt >= self.opts.retries;
-            let (queue, wait) = if final_attempt {
-                (&mut self.last, self.opts.wait)
-            } else {
-                (&mut self.retrying, self.opts.timeout)
-            };
-            queue.push_back(Flight {
-                pos,
-                j,
-                due: now + wait,
-                attempt,
-            });
+    /// Crafts one probe and keeps its flight; false when the batch is full (it waits).
+    fn send_one(&mut self, now: Duration, sent_us: u32, window: u32, item: Item, j: u64) -> bool {
+        let (ip, slot) = self.ctx.space.probe(j);
+        let IpAddr::V4(dst) = ip else {
+            // The engine refuses IPv6 targets before it starts; should one slip through,
+            // it is given up on rather than sent wrongly.
+            self.ctx.stats.done.fetch_add(1, Relaxed);
+            return true;
+        };
+        if self.ctx.space.skips(ip) {
+            self.ctx.stats.done.fetch_add(1, Relaxed);
+            return true;
         }
+        if let Some(h) = &mut self.host_rate {
+            let host = j % self.ctx.space.hosts().max(1);
+            if let Err(at) = h.admit(host, now) {
+                h.park(at, item);
+                return true;
+            }
+        }
+        let crafted = self
+            .batch
+            .push_with(|out| self.probe.craft(out, dst, slot, sent_us));
+        if !crafted {
+            self.resend.push_front(item);
+            return false;
+        }
+        if !self.opts.listening {
+            return true;
+        }
+        if item.covered() && self.path.is_some() {
+            self.rewalk.record(window, item.pos);
+        }
+        let final_attempt = u32::from(item.attempt) >= self.opts.retries.min(MAX_RETRIES);
+        let (queue, wait) = if final_attempt {
+            (&mut self.last, self.opts.wait)
+        } else {
+            (&mut self.retrying, self.opts.timeout)
+        };
+        queue.push_back(Flight::new(item, now + wait, window));
+        true
+    }
+
+    /// A canary in this slot, if the monitor has one to give: a probe like any other (its
+    /// host's limit included) that no flight tracks; the monitor waits for its answer.
+    fn send_canary(&mut self, now: Duration, sent_us: u32) -> bool {
+        let Some(path) = self.path else { return false };
+        let Some(j) = path.draw_canary(now) else {
+            return false;
+        };
+        let (ip, slot) = self.ctx.space.probe(j);
+        let host = j % self.ctx.space.hosts().max(1);
+        let allowed = self
+            .host_rate
+            .as_mut()
+            .is_none_or(|h| h.admit(host, now).is_ok());
+        let sent = match ip {
+            IpAddr::V4(dst) if allowed => self
+                .batch
+                .push_with(|out| self.probe.craft(out, dst, slot, sent_us)),
+            _ => false,
+        };
+        if !sent {
+            path.cancel_canary(j);
+        }
+        sent
     }
 
     /// Retires answered probes and those whose wait is over: silent ones with attempts left
     /// are resent (or, after a graceful stop, owed); silent last attempts are given up on.
+    /// A silent probe of a lossy window is not spent (see the module's note); its retirement
+    /// waits for its window's verdict.
     fn expire(&mut self, now: Duration, level: StopLevel) {
-        while let Some(f) = self.retrying.front().copied() {
-            if !self.answered.contains(f.j) && f.due > now {
-                break;
-            }
-            self.retrying.pop_front();
-            if self.answered.contains(f.j) {
-                self.ctx.stats.done.fetch_add(1, Relaxed);
-            } else if level == StopLevel::Running {
-                let retry = (f.pos, f.j, f.attempt + 1);
-                let host = f.j % self.ctx.space.hosts().max(1);
-                match self.pacing {
-                    Some(p) if p.rationed(host) => self.paced.push_back(retry),
-                    _ => self.resend.push_back(retry),
+        self.awaiting_verdict = false;
+        let running = level == StopLevel::Running;
+        for last in [false, true] {
+            loop {
+                let queue = if last { &self.last } else { &self.retrying };
+                let Some(f) = queue.front().copied() else {
+                    break;
+                };
+                let j = self.cursor.index_at(f.pos);
+                let answered = self.answered.contains(j);
+                if !answered && f.due() > now {
+                    break;
                 }
-            } else {
-                self.owed.push(f.pos);
+                let verdict = match (answered, self.path) {
+                    (false, Some(path)) => path.verdict(f.window),
+                    _ => Verdict::Clean,
+                };
+                if verdict == Verdict::Pending {
+                    self.awaiting_verdict = true;
+                    break;
+                }
+                if last {
+                    self.last.pop_front();
+                } else {
+                    self.retrying.pop_front();
+                }
+                self.retire(f, j, answered, verdict.walk_again(), last, running);
             }
         }
-        if level != StopLevel::Running {
-            self.owed.extend(self.resend.drain(..).map(|(pos, ..)| pos));
-            self.owed.extend(self.paced.drain(..).map(|(pos, ..)| pos));
-        }
-        while let Some(f) = self.last.front().copied() {
-            if !self.answered.contains(f.j) && f.due > now {
-                break;
-            }
-            self.last.pop_front();
-            self.ctx.stats.done.fetch_add(1, Relaxed);
-            if !self.answered.contains(f.j) {
-                self.give_up(f.j);
+        if !running {
+            self.owed.extend(self.resend.drain(..).map(|i| i.pos));
+            self.owed.extend(self.paced.drain(..).map(|i| i.pos));
+            if let Some(h) = &mut self.host_rate {
+                self.owed.extend(h.drain().map(|i| i.pos));
             }
         }
+        // Probes just dropped for their run: the run must be in `rewalk` before anyone
+        // takes a resume point.
+        self.settle_runs();
+    }
+
+    fn retire(
+        &mut self,
+        f: Flight,
+        j: u64,
+        answered: bool,
+        lossy: bool,
+        last: bool,
+        running: bool,
+    ) {
+        let item = f.item();
+        let done = |s: &Self| {
+            if item.counts() {
+                s.ctx.stats.done.fetch_add(1, Relaxed);
+            }
+        };
+        if answered {
+            return done(self);
+        }
+        if lossy {
+            if item.covered() {
+                // Its run comes back (or, after a stop, goes to the resume point).
+                return done(self);
+            }
+            // The same attempt again: the path, not the target, was silent.
+            return match running {
+                true => self.resend.push_back(item),
+                false => self.owed.push(item.pos),
+            };
+        }
+        if !last {
+            let retry = Item {
+                attempt: item.attempt.saturating_add(1),
+                ..item
+            };
+            let host = j % self.ctx.space.hosts().max(1);
+            match (running, self.pacing) {
+                (false, _) => self.owed.push(item.pos),
+                (true, Some(p)) if p.rationed(host) => self.paced.push_back(retry),
+                (true, _) => self.resend.push_back(retry),
+            }
+            return;
+        }
+        done(self);
+        self.give_up(j);
     }
 
     /// A target silent after its last attempt: filtered (no response). Reported only when

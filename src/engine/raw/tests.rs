@@ -55,7 +55,11 @@ fn expected_state(ip: Ipv4Addr, port: u16) -> PortState {
 }
 
 fn space_with(ports: &[u16], echo: bool) -> TargetSpace {
-    let net = "198.18.0.0/26".parse().unwrap();
+    space_in("198.18.0.0/26", ports, echo)
+}
+
+pub(super) fn space_in(prefix: &str, ports: &[u16], echo: bool) -> TargetSpace {
+    let net = prefix.parse().unwrap();
     TargetSpace::with_echo(
         RangeSet::from_ranges(vec![IpRange::from_net(net)]),
         PortList::new(ports.to_vec()),
@@ -68,7 +72,7 @@ fn space(ports: &[u16]) -> TargetSpace {
     space_with(ports, false)
 }
 
-fn options(retries: u32) -> RawOptions {
+pub(super) fn options(retries: u32) -> RawOptions {
     RawOptions {
         rate: Some(10_000),
         retries,
@@ -77,38 +81,45 @@ fn options(retries: u32) -> RawOptions {
         batch: 16,
         listening: true,
         senders: 1,
+        thread: 0,
+        // The exact probe counts below are the fixed mode's; the adaptive rate has its own.
         adaptive: false,
         min_rate: None,
         max_host_rate: None,
     }
 }
 
-struct Run {
-    events: Vec<Event>,
-    state: CursorState,
-    counters: CaptureCounters,
-    net: SimNet,
-    stats: Arc<Stats>,
-    max_in_flight: usize,
+pub(super) struct Run {
+    pub events: Vec<Event>,
+    pub state: CursorState,
+    pub counters: CaptureCounters,
+    pub net: SimNet,
+    pub stats: Arc<Stats>,
+    pub max_in_flight: usize,
     /// The snapshot taken at `snapshot_at`, and how many events had been sent by then.
-    snapshot: Option<(CursorState, usize)>,
+    pub snapshot: Option<(CursorState, usize)>,
+    /// The (virtual) time the sender finished.
+    pub ended: Duration,
+    /// The adaptive rate over the run: (time, rate) at every change.
+    pub rates: Vec<(Duration, u64)>,
+    pub path: Option<super::path::PathFigures>,
     /// Times the sender found itself held back, and the most events ever waiting in the
     /// capture thread's outbox.
-    holds: u64,
-    overflow_peak: usize,
+    pub holds: u64,
+    pub overflow_peak: usize,
 }
 
-struct Setup {
-    seed: u64,
-    faults: Faults,
-    opts: RawOptions,
+pub(super) struct Setup {
+    pub seed: u64,
+    pub faults: Faults,
+    pub opts: RawOptions,
     /// Raise the stop signal to this level at this (virtual) time.
-    stop_at: Option<(Duration, StopLevel)>,
-    resume: Option<CursorState>,
+    pub stop_at: Option<(Duration, StopLevel)>,
+    pub resume: Option<CursorState>,
     /// Take a sender snapshot (a checkpoint) at this (virtual) time.
-    snapshot_at: Option<Duration>,
+    pub snapshot_at: Option<Duration>,
     /// Ports to scan; empty for a sweep.
-    ports: Vec<u16>,
+    pub ports: Vec<u16>,
     echo: bool,
     proto: Proto,
     listing: Listing,
@@ -118,10 +129,14 @@ struct Setup {
     all_open_threshold: u32,
     /// The UDP retry pacer (UDP scans only).
     pacer: fn(u64) -> IcmpPace,
+    /// The network scanned, and how its targets behave.
+    pub prefix: &'static str,
+    pub script: fn(Ipv4Addr, u16) -> Behaviour,
+    pub latency: Duration,
 }
 
 impl Setup {
-    fn new(seed: u64) -> Setup {
+    pub(super) fn new(seed: u64) -> Setup {
         Setup {
             seed,
             faults: Faults::default(),
@@ -136,22 +151,25 @@ impl Setup {
             slow_output: None,
             all_open_threshold: 0,
             pacer: IcmpPace::new,
+            prefix: "198.18.0.0/26",
+            script,
+            latency: Duration::from_millis(20),
         }
     }
 }
 
 /// Drives the engine's own step functions on a manual clock until the sender finishes.
-fn simulate(s: &Setup) -> Run {
-    simulate_on(s, space_with(&s.ports, s.echo), script)
+pub(super) fn simulate(s: &Setup) -> Run {
+    simulate_on(s, space_in(s.prefix, &s.ports, s.echo), s.script)
 }
 
-fn simulate_on(
+pub(super) fn simulate_on(
     s: &Setup,
     space: TargetSpace,
     script: impl Fn(Ipv4Addr, u16) -> Behaviour + Send + 'static,
 ) -> Run {
     let space = space.with_proto(s.proto);
-    let mut net = SimNet::new(script, s.faults.clone(), Duration::from_millis(20), s.seed);
+    let mut net = SimNet::new(script, s.faults.clone(), s.latency, s.seed);
     let (src, dst) = net.macs();
     let setup = ProbeSetup {
         seed: s.seed,
@@ -182,7 +200,7 @@ fn simulate_on(
     let mut snapshot = None;
     let mut events = Vec::new();
     let per_second = s.slow_output.map_or(0, |(_, n)| n);
-    let (state, counters, max_in_flight) = drive(
+    let (state, counters, max_in_flight, ended, rates, path) = drive(
         &ScanProbe::new(&setup),
         &ctx,
         &mut net,
@@ -211,8 +229,26 @@ fn simulate_on(
         snapshot,
         holds,
         overflow_peak,
+        ended,
+        rates,
+        path,
     }
 }
+
+/// What `drive` returns: the resume point, the capture's counters, the most probes in flight,
+/// when the sender finished, the adaptive rate's changes and its last figures.
+type Driven = (
+    CursorState,
+    CaptureCounters,
+    usize,
+    Duration,
+    Vec<(Duration, u64)>,
+    Option<super::path::PathFigures>,
+);
+
+/// How often the simulated capture thread looks at the path monitor (the real one looks at
+/// least every 20 ms, and after every block of frames).
+const TICK: Duration = Duration::from_millis(2);
 
 fn drive<P: Probe>(
     probe: &P,
@@ -222,14 +258,18 @@ fn drive<P: Probe>(
     s: &Setup,
     snapshot: &mut dyn FnMut(CursorState),
     consume: &mut dyn FnMut(Duration),
-) -> (CursorState, CaptureCounters, usize) {
+) -> Driven {
     let answered = AnsweredSet::new(ctx.space.size());
     let pace = (ctx.space.proto() == Proto::Udp).then(|| (s.pacer)(ctx.space.hosts()));
     let mut now = Duration::ZERO;
-    let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref());
+    let path = super::path_monitor(&s.opts, now);
+    let mut sender = Sender::new(probe, ctx, &answered, &s.opts, cursor, now, pace.as_ref())
+        .with_path(path.as_ref());
     let mut capture = Capture::new(probe, ctx, &answered)
         .pacing(pace.as_ref())
-        .settle_within(s.opts.timeout);
+        .settle_within(s.opts.timeout)
+        .path(path.as_ref());
+    let mut rates: Vec<(Duration, u64)> = Vec::new();
     let mut max_in_flight = 0;
     let mut snapshot_at = s.snapshot_at;
     for _ in 0..10_000_000 {
@@ -253,6 +293,12 @@ fn drive<P: Probe>(
         max_in_flight = max_in_flight.max(sender.in_flight());
         net.recv(Duration::ZERO, &mut |f| capture.handle(f, now))
             .unwrap();
+        if let Some(p) = &path {
+            p.tick(now, net.drops());
+            if rates.last().is_none_or(|&(_, r)| r != p.rate()) {
+                rates.push((now, p.rate()));
+            }
+        }
         match step {
             Step::Busy => {}
             Step::Finished => {
@@ -263,10 +309,24 @@ fn drive<P: Probe>(
                     capture.pass(now);
                 }
                 let counters = capture.finish();
-                return (sender.finish(level), counters, max_in_flight);
+                let figures = path.as_ref().map(|p| p.figures());
+                let state = super::without_answered(
+                    sender.finish(level),
+                    &super::Walk {
+                        size: ctx.space.size(),
+                        seed: s.seed,
+                        shard: Shard::WHOLE,
+                        resume: None,
+                    },
+                    &answered,
+                );
+                return (state, counters, max_in_flight, now, rates, figures);
             }
             Step::Idle(until) => {
                 let mut next = until;
+                if path.is_some() {
+                    next = next.min(now + TICK);
+                }
                 if let Some(due) = net.next_due() {
                     next = next.min(due);
                 }
@@ -288,7 +348,7 @@ fn drive<P: Probe>(
 }
 
 /// Hosts reported up (each once, checked).
-fn hosts_up(events: &[Event]) -> HashSet<IpAddr> {
+pub(super) fn hosts_up(events: &[Event]) -> HashSet<IpAddr> {
     let mut up = HashSet::new();
     for e in events {
         if let Event::Host(h) = e {
@@ -298,7 +358,7 @@ fn hosts_up(events: &[Event]) -> HashSet<IpAddr> {
     up
 }
 
-fn port_results(events: &[Event]) -> HashMap<(IpAddr, u16), (PortState, Reason)> {
+pub(super) fn port_results(events: &[Event]) -> HashMap<(IpAddr, u16), (PortState, Reason)> {
     let mut out = HashMap::new();
     for e in events {
         if let Event::Port(p) = e {

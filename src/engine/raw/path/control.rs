@@ -1,0 +1,595 @@
+//! The rate controller: from what each measurement window saw (probes sent, canaries sent and
+//! lost) to the rate the senders use next. Pure: no clock, no threads, so every decision is
+//! tested on made-up windows.
+//!
+//! The model. A path that cannot carry our rate drops the excess: a policer at R passes R of
+//! the s probes a second we send, so a fraction `1 − R/s` of *any* probe — a canary included —
+//! is lost. Loss that does not depend on the rate (a lossy link, 1 % of replies dropped) shows
+//! as the same fraction at every rate: the *baseline*. So a window whose canary loss `L` stands
+//! clearly above the baseline `B` says the path carried about `s·(1 − L)/(1 − B)`, and the
+//! rate moves straight there (a little under it), in one step — no halving ladder, which would
+//! cost a lossy window per rung. The cut is proportional: a window that only looks a little
+//! lossy through noise trims the rate a little.
+//!
+//! Then it cruises a few windows and probes upward: +5 %, then, while probes come back clean,
+//! in steps that double (a path whose capacity came back is found again in a few probes).
+//!
+//! The baseline is the median loss of the last clean windows. Loss that was there from the
+//! start has no clean window to be learned from, so it is learned from the cuts themselves:
+//! when two cuts in a row leave the loss where it was, lowering the rate does not lower the
+//! loss — it is the path's at any rate. That loss becomes the baseline and the rate goes back
+//! to where it was before those cuts.
+//! Windows with too few canaries to tell, or whose answers our own capture ring dropped, move
+//! nothing (see `Verdict`).
+
+/// What one window saw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowStats {
+    /// Probes sent in the window (all kinds), per second of the window.
+    pub sent_rate: f64,
+    /// The rate the senders were allowed in the window.
+    pub allowed_rate: f64,
+    pub canaries: u32,
+    pub lost: u32,
+    /// Our capture ring dropped frames while the window's answers were due.
+    pub ring_drops: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Verdict {
+    /// Not measured yet.
+    Pending = 0,
+    /// No loss beyond the baseline.
+    Clean = 1,
+    /// The path dropped many probes beyond the baseline: the rate was cut, and the window's
+    /// silent targets are walked again.
+    Lossy = 2,
+    /// Our own capture ring dropped answers: not the path's doing, so no cut; the window's
+    /// silent targets are walked again all the same.
+    Ours = 3,
+    /// Too few canaries to tell (nothing answered yet, or almost nothing does).
+    Unknown = 4,
+    /// A little over what the path carries (a probe upward, say): the rate was cut, and the
+    /// few probes lost cost their targets an attempt, as in any window with some loss —
+    /// walking the window again would cost one more probe to every silent target in it,
+    /// which in a sparse network is nearly all of them.
+    Over = 5,
+}
+
+impl Verdict {
+    pub fn from_u8(v: u8) -> Verdict {
+        match v {
+            1 => Verdict::Clean,
+            2 => Verdict::Lossy,
+            3 => Verdict::Ours,
+            4 => Verdict::Unknown,
+            5 => Verdict::Over,
+            _ => Verdict::Pending,
+        }
+    }
+
+    /// Its silent targets may have been lost on the way: they are walked again.
+    pub fn walk_again(self) -> bool {
+        matches!(self, Verdict::Lossy | Verdict::Ours)
+    }
+}
+
+/// A window waits for this many canaries: enough to tell 5 % of loss from none (three
+/// standard deviations of 48 samples at 1 % are 4.3 %)…
+pub const MIN_CANARIES: u32 = 48;
+/// …but one that had to close with fewer is still judged from as few as this (8 lost of 8
+/// is plain enough; `unlikely` asks more of fewer samples).
+const MIN_JUDGED: u32 = 8;
+/// A window's loss counts when the baseline would give that much this seldom.
+const SIGNIFICANCE: f64 = 0.01;
+/// Loss beyond the baseline that always counts (whatever the sample size).
+const MIN_EXCESS: f64 = 0.03;
+/// The cruise sits this far under the rate the path carried.
+const CRUISE: f64 = 0.95;
+/// With retries, a window is walked again only when it lost more than this beyond the
+/// baseline (a retry after the cut finds what a slight overshoot lost); without retries,
+/// every lossy window is.
+pub const WALK_AGAIN_ABOVE: f64 = 0.25;
+/// Windows to cruise after a cut before the first probe upward.
+const HOLD_AFTER_CUT: u32 = 4;
+/// … after a cut from a window that lost most of its canaries: what got through was a few
+/// canaries, so the estimate is rough, and probing finds the rest sooner.
+const HOLD_AFTER_ROUGH_CUT: u32 = 2;
+/// Windows between two probes while probes come back clean.
+const HOLD_BETWEEN_PROBES: u32 = 1;
+const FIRST_STEP: f64 = 0.05;
+const MAX_STEP: f64 = 0.5;
+/// A sender held below this share of its allowed rate (by the link, the CPU or a slow output)
+/// measured nothing about higher rates: no probe upward on its account.
+const APP_LIMITED: f64 = 0.8;
+/// Clean windows at one rate pooled before their loss is judged together…
+const SEGMENT_WINDOWS: u32 = 4;
+/// …and the loss beyond the baseline that, pooled, counts.
+const SEGMENT_EXCESS: f64 = 0.01;
+/// Clean windows remembered for the baseline.
+const BASELINE_WINDOWS: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct Controller {
+    ceiling: f64,
+    floor: f64,
+    /// Loss beyond the baseline above which a lossy window is walked again.
+    walk_again_above: f64,
+    rate: f64,
+    /// Loss of the last clean windows; the baseline is their least.
+    recent: std::collections::VecDeque<f64>,
+    hold: u32,
+    step: f64,
+    /// What the path carried when last measured lossy.
+    carried: Option<f64>,
+    cuts: u64,
+    last_loss: f64,
+    /// The cuts since the last clean window.
+    trail: Option<Trail>,
+    /// The rate the last clean window was sent at (when the senders kept up with it).
+    last_clean: Option<f64>,
+    /// The clean windows since the rate last moved, pooled: a loss too small for one window
+    /// to show shows in several.
+    segment: Segment,
+    /// The fastest the senders have gone in any window: how fast they send when they send.
+    peak: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Segment {
+    rate: f64,
+    windows: u32,
+    canaries: f64,
+    lost: f64,
+    sent: f64,
+}
+
+/// Cuts in a row: whether lowering the rate lowers the loss.
+#[derive(Debug, Clone)]
+struct Trail {
+    /// The rate allowed before the first of them.
+    before: f64,
+    /// The loss that caused it.
+    first_loss: f64,
+    /// The rate the latest cut set: a window allowed no more was sent after it.
+    cut_to: f64,
+    /// Windows sent after a cut and lossy still, and the loss each showed.
+    after: Vec<f64>,
+    /// The trail's estimates of what the path carries, pooled: weights (the inverse of each
+    /// estimate's variance) and the weighted sum.
+    weights: f64,
+    weighted: f64,
+}
+
+impl Controller {
+    /// Starts at the ceiling: on a clean path that is the fixed mode's speed from the first
+    /// probe, and on a throttled one the first lossy window sets the rate (its targets are
+    /// walked again, so the overshoot costs time, not results).
+    pub fn new(ceiling: u64, floor: u64, walk_again_above: f64) -> Controller {
+        let ceiling = ceiling.max(1) as f64;
+        Controller {
+            ceiling,
+            floor: (floor as f64).clamp(1.0, ceiling),
+            walk_again_above,
+            rate: ceiling,
+            recent: Default::default(),
+            hold: 0,
+            step: FIRST_STEP,
+            carried: None,
+            cuts: 0,
+            last_loss: 0.0,
+            trail: None,
+            last_clean: None,
+            segment: Segment::default(),
+            peak: 0.0,
+        }
+    }
+
+    /// Probes per second in all, for the senders to share.
+    pub fn rate(&self) -> u64 {
+        self.rate.round() as u64
+    }
+
+    /// What the path carried when it was last seen dropping probes; None while it never was.
+    pub fn carried(&self) -> Option<u64> {
+        self.carried.map(|c| c.round() as u64)
+    }
+
+    /// How many windows cut the rate.
+    pub fn cuts(&self) -> u64 {
+        self.cuts
+    }
+
+    /// The loss the last measured window showed (0..1).
+    pub fn last_loss(&self) -> f64 {
+        self.last_loss
+    }
+
+    /// The loss the path shows whatever the rate: the median of the last clean windows'.
+    pub fn baseline(&self) -> f64 {
+        let mut v: Vec<f64> = self.recent.iter().copied().collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    pub fn observe(&mut self, w: &WindowStats) -> Verdict {
+        if w.ring_drops {
+            return Verdict::Ours;
+        }
+        if w.canaries < MIN_JUDGED {
+            return Verdict::Unknown;
+        }
+        self.peak = self.peak.max(w.sent_rate);
+        let n = f64::from(w.canaries);
+        let loss = f64::from(w.lost.min(w.canaries)) / n;
+        self.last_loss = loss;
+        let base = self.baseline();
+        // Three standard deviations of a binomial sample of n canaries at the baseline (at
+        // least at 1 %, so a baseline of zero still allows for a stray loss).
+        let noise = 3.0 * (base.max(0.01) * (1.0 - base) / n).sqrt();
+        let margin = MIN_EXCESS.max(noise);
+        let lost = w.lost.min(w.canaries);
+        if loss > base + MIN_EXCESS && unlikely(lost, w.canaries, base.max(0.01)) {
+            return self.lossy(w, loss, base, margin, n);
+        }
+        self.trail = None;
+        let app_limited = w.sent_rate < APP_LIMITED * w.allowed_rate;
+        if !app_limited {
+            // Proof that a rate is clean: at most one canary lost beyond the baseline's share.
+            if f64::from(lost) <= base * n + 1.0 {
+                self.last_clean = Some(w.sent_rate);
+            }
+            if let Some(v) = self.segment_loss(w, base) {
+                return v;
+            }
+        }
+        if self.recent.len() == BASELINE_WINDOWS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(loss);
+        if self.rate < self.ceiling && !app_limited {
+            if self.hold > 0 {
+                self.hold -= 1;
+            } else {
+                self.rate = (self.rate * (1.0 + self.step)).min(self.ceiling);
+                self.step = (self.step * 2.0).min(MAX_STEP);
+                self.hold = HOLD_BETWEEN_PROBES;
+            }
+        }
+        Verdict::Clean
+    }
+
+    /// Pools a clean window with those before it at the same rate; a cut (`Over`) when
+    /// together they lost more than the baseline allows.
+    fn segment_loss(&mut self, w: &WindowStats, base: f64) -> Option<Verdict> {
+        let seg = &mut self.segment;
+        if seg.rate != w.allowed_rate {
+            *seg = Segment {
+                rate: w.allowed_rate,
+                ..Segment::default()
+            };
+        }
+        seg.windows += 1;
+        seg.canaries += f64::from(w.canaries);
+        seg.lost += f64::from(w.lost.min(w.canaries));
+        seg.sent += w.sent_rate;
+        if seg.windows < SEGMENT_WINDOWS {
+            return None;
+        }
+        let n = seg.canaries;
+        let loss = seg.lost / n;
+        let margin = SEGMENT_EXCESS.max(3.0 * (base.max(0.01) * (1.0 - base) / n).sqrt());
+        if loss <= base + margin {
+            return None;
+        }
+        let sent = seg.sent / f64::from(seg.windows);
+        self.segment = Segment::default();
+        self.carried = Some(sent * (1.0 - loss) / (1.0 - base).max(0.01));
+        self.rate = (sent * (1.0 - (loss - base)) * CRUISE).clamp(self.floor, self.ceiling);
+        self.hold = HOLD_AFTER_CUT;
+        self.step = FIRST_STEP;
+        self.cuts += 1;
+        self.last_clean = None;
+        Some(Verdict::Over)
+    }
+
+    fn lossy(&mut self, w: &WindowStats, loss: f64, base: f64, margin: f64, n: f64) -> Verdict {
+        // The rate the path was offered. A window sent well under its allowed rate had little
+        // to send (retries, a run walked again) and sent it in bursts at the allowed pace, as
+        // fast as the senders go: that, not the window's average, is what the path dropped.
+        let offered = if w.sent_rate < APP_LIMITED * w.allowed_rate {
+            w.allowed_rate.min(self.peak.max(w.sent_rate))
+        } else {
+            w.sent_rate
+        };
+        let after_cut = self
+            .trail
+            .as_ref()
+            .is_some_and(|t| w.allowed_rate <= t.cut_to * 1.001);
+        if let Some(t) = self.trail.as_mut().filter(|_| after_cut) {
+            t.after.push(loss);
+            if t.after.len() >= 2 && loss >= t.first_loss - margin {
+                // Two cuts, and the loss stays: it is no congestion. It is the baseline now,
+                // and the rate goes back to before the cuts; these windows' silent targets
+                // get their retries like those of any window with that loss.
+                let before = t.before;
+                self.recent = t.after.iter().copied().collect();
+                self.rate = before.clamp(self.floor, self.ceiling);
+                self.trail = None;
+                self.hold = HOLD_AFTER_CUT;
+                self.step = FIRST_STEP;
+                return Verdict::Clean;
+            }
+        }
+        // Every canary lost says little about how little got through: count one.
+        let through = (1.0 - loss).max(1.0 / n);
+        let estimate = offered * through / (1.0 - base).max(0.01);
+        let trail = self.trail.get_or_insert(Trail {
+            before: w.allowed_rate,
+            first_loss: loss,
+            cut_to: 0.0,
+            after: Vec::new(),
+            weights: 0.0,
+            weighted: 0.0,
+        });
+        // One window's canaries make a rough estimate, the rougher the more of them were lost
+        // (its variance is rate² · L(1 − L) / n): the trail's windows pooled by the inverse of
+        // their variances make a better one, and a window after a capacity drop, lossy but
+        // less so, outweighs the guesses made while far above it.
+        let weight = n / (offered.max(1.0).powi(2) * (loss * (1.0 - loss)).max(0.01));
+        // Unless the path changed under the trail: an estimate three standard deviations away
+        // from the pool's starts the pool again (a capacity that dropped is not averaged in).
+        if trail.weights > 0.0 {
+            let pooled = trail.weighted / trail.weights;
+            let spread = (weight.recip() + trail.weights.recip()).sqrt();
+            if (estimate - pooled).abs() > 3.0 * spread {
+                trail.weights = 0.0;
+                trail.weighted = 0.0;
+            }
+        }
+        trail.weights += weight;
+        trail.weighted += estimate * weight;
+        let carried = trail.weighted / trail.weights;
+        self.carried = Some(carried);
+        // A probe above a rate that was clean just before goes back to that rate, not under
+        // it: estimates come from windows picked for looking lossy, so they run low.
+        let proven = match (self.last_clean, after_cut) {
+            (Some(clean), false) if clean < 0.99 * offered => clean,
+            _ => 0.0,
+        };
+        self.rate = (carried * CRUISE)
+            .max(proven)
+            .clamp(self.floor, self.ceiling);
+        trail.cut_to = self.rate;
+        self.hold = if loss > 0.5 {
+            HOLD_AFTER_ROUGH_CUT
+        } else {
+            HOLD_AFTER_CUT
+        };
+        self.step = FIRST_STEP;
+        self.cuts += 1;
+        if loss - base > self.walk_again_above {
+            Verdict::Lossy
+        } else {
+            Verdict::Over
+        }
+    }
+}
+
+/// Would `lost` or more of `n` canaries be lost less often than `SIGNIFICANCE` if each were
+/// lost with chance `p`? Exact (the binomial tail) for the few canaries of a short window,
+/// where a normal approximation would call one stray loss of eight significant; normal for
+/// many.
+fn unlikely(lost: u32, n: u32, p: f64) -> bool {
+    let p = p.clamp(1e-6, 0.5);
+    if n > 200 {
+        let mean = f64::from(n) * p;
+        let z = (f64::from(lost) - mean) / (mean * (1.0 - p)).sqrt();
+        return z > 2.33; // the one-sided 1 % point
+    }
+    // P(X < lost) by the pmf's recurrence from P(X = 0) = (1 − p)^n.
+    let mut pmf = (1.0 - p).powi(n as i32);
+    let mut below = 0.0;
+    for i in 0..lost {
+        below += pmf;
+        pmf *= f64::from(n - i) / f64::from(i + 1) * p / (1.0 - p);
+    }
+    1.0 - below < SIGNIFICANCE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loss_is_significant_by_the_binomial_tail() {
+        assert!(unlikely(8, 8, 0.01), "all of eight");
+        assert!(!unlikely(1, 8, 0.01), "one stray loss of eight");
+        assert!(!unlikely(3, 48, 0.01) && unlikely(4, 48, 0.01));
+        assert!(!unlikely(15, 1000, 0.01) && unlikely(20, 1000, 0.01));
+        assert!(!unlikely(0, 0, 0.01));
+    }
+
+    /// A window at `rate` through a policer at `cap` with `base` loss besides, `n` canaries.
+    fn window(rate: f64, cap: f64, base: f64, n: u32) -> WindowStats {
+        let through = (cap / rate).min(1.0) * (1.0 - base);
+        WindowStats {
+            sent_rate: rate,
+            allowed_rate: rate,
+            canaries: n,
+            lost: (f64::from(n) * (1.0 - through)).round() as u32,
+            ring_drops: false,
+        }
+    }
+
+    #[test]
+    fn a_policer_sets_the_rate_in_one_window_just_under_what_it_carries() {
+        let mut c = Controller::new(1_000_000, 100, 0.0);
+        assert_eq!(c.rate(), 1_000_000);
+        assert_eq!(
+            c.observe(&window(300_000.0, 50_000.0, 0.0, 400)),
+            Verdict::Lossy
+        );
+        let r = c.rate() as f64;
+        assert!((0.93 * 50_000.0..50_000.0).contains(&r), "{r}");
+        // With retries, a slight overshoot costs attempts, not a second walk.
+        let mut c = Controller::new(1_000_000, 100, WALK_AGAIN_ABOVE);
+        assert_eq!(
+            c.observe(&window(300_000.0, 50_000.0, 0.0, 400)),
+            Verdict::Lossy
+        );
+        assert_eq!(
+            c.observe(&window(55_000.0, 50_000.0, 0.0, 400)),
+            Verdict::Over
+        );
+        assert!(!Verdict::Over.walk_again());
+        assert_eq!(c.carried().map(|x| x / 1000), Some(50));
+    }
+
+    #[test]
+    fn it_cruises_then_probes_upward_in_doubling_steps() {
+        let mut c = Controller::new(1_000_000, 100, 0.0);
+        assert_eq!(
+            c.observe(&window(60_000.0, 50_000.0, 0.0, 400)),
+            Verdict::Lossy
+        );
+        let cut = c.rate();
+        for _ in 0..HOLD_AFTER_CUT {
+            c.observe(&window(cut as f64, 1e9, 0.0, 400));
+            assert_eq!(c.rate(), cut, "cruising");
+        }
+        // The path's capacity came back: +5 %, hold, +10 %, hold, +20 %, … up to +50 %.
+        let mut rate = cut;
+        for step in [0.05, 0.1, 0.2, 0.4, 0.5, 0.5] {
+            c.observe(&window(c.rate() as f64, 1e9, 0.0, 400));
+            let grew = c.rate() as f64 / rate as f64;
+            assert!((grew - (1.0 + step)).abs() < 1e-3, "{step}: {grew}");
+            rate = c.rate();
+            for _ in 0..HOLD_BETWEEN_PROBES {
+                c.observe(&window(c.rate() as f64, 1e9, 0.0, 400));
+                assert_eq!(c.rate(), rate, "held");
+            }
+        }
+        assert!(c.rate() > 4 * cut, "{}", c.rate());
+    }
+
+    #[test]
+    fn loss_that_does_not_depend_on_the_rate_is_the_baseline_not_congestion() {
+        let mut c = Controller::new(200_000, 100, 0.0);
+        // 1 % loss at any rate, as noisy samples of 200 canaries: 0 to 4 lost.
+        let mut cuts = 0;
+        for i in 0..200u32 {
+            let lost = [2, 0, 1, 4, 2, 3, 1, 2][(i % 8) as usize];
+            let w = WindowStats {
+                sent_rate: c.rate() as f64,
+                allowed_rate: c.rate() as f64,
+                canaries: 200,
+                lost,
+                ring_drops: false,
+            };
+            if c.observe(&w) == Verdict::Lossy {
+                cuts += 1;
+            }
+        }
+        assert_eq!(cuts, 0);
+        assert_eq!(c.rate(), 200_000);
+    }
+
+    #[test]
+    fn a_rough_cut_is_probed_from_sooner() {
+        let mut c = Controller::new(1_000_000, 100, 0.0);
+        c.observe(&window(300_000.0, 50_000.0, 0.0, 400));
+        let cut = c.rate();
+        for _ in 0..HOLD_AFTER_ROUGH_CUT {
+            c.observe(&window(cut as f64, 1e9, 0.0, 400));
+        }
+        assert_eq!(c.rate(), cut);
+        c.observe(&window(cut as f64, 1e9, 0.0, 400));
+        assert!(c.rate() > cut);
+    }
+
+    #[test]
+    fn loss_there_from_the_start_is_learned_when_cutting_does_not_lower_it() {
+        let mut c = Controller::new(100_000, 100, 0.0);
+        let mut verdicts = vec![];
+        for _ in 0..6 {
+            let rate = c.rate() as f64;
+            verdicts.push(c.observe(&window(rate, 1e9, 0.06, 1000)));
+        }
+        // Cut, cut, and the loss stayed: it is the baseline, the rate comes back.
+        assert_eq!(
+            &verdicts[..3],
+            &[Verdict::Lossy, Verdict::Lossy, Verdict::Clean]
+        );
+        assert!(
+            verdicts[3..].iter().all(|&v| v == Verdict::Clean),
+            "{verdicts:?}"
+        );
+        assert_eq!(c.rate(), 100_000);
+        assert!((0.05..0.07).contains(&c.baseline()));
+    }
+
+    #[test]
+    fn a_rate_dependent_loss_above_a_baseline_is_seen_and_the_cut_allows_for_the_baseline() {
+        let mut c = Controller::new(1_000_000, 100, 0.0);
+        for _ in 0..4 {
+            let rate = c.rate() as f64;
+            c.observe(&window(rate, 1e9, 0.05, 1000));
+        }
+        assert_eq!(c.rate(), 1_000_000, "the 5 % was learned");
+        assert_eq!(
+            c.observe(&window(100_000.0, 40_000.0, 0.05, 1000)),
+            Verdict::Lossy
+        );
+        // Not 40 000 × 0.95 (the 5 % baseline is not the policer's): about 40 000.
+        let carried = c.carried().unwrap() as f64;
+        assert!((38_000.0..42_000.0).contains(&carried), "{carried}");
+    }
+
+    #[test]
+    fn our_own_drops_and_thin_samples_move_nothing() {
+        let mut c = Controller::new(100_000, 100, 0.0);
+        let mut w = window(100_000.0, 10_000.0, 0.0, 400);
+        w.ring_drops = true;
+        assert_eq!(c.observe(&w), Verdict::Ours);
+        assert_eq!(
+            c.observe(&window(100_000.0, 10_000.0, 0.0, MIN_JUDGED - 1)),
+            Verdict::Unknown
+        );
+        assert_eq!(c.rate(), 100_000);
+        assert!(Verdict::Ours.walk_again() && !Verdict::Unknown.walk_again());
+    }
+
+    #[test]
+    fn a_sender_held_below_its_rate_does_not_probe_upward_and_the_floor_holds() {
+        let mut c = Controller::new(1_000_000, 5_000, 0.0);
+        c.observe(&window(100_000.0, 1_000.0, 0.0, 400));
+        assert_eq!(c.rate(), 5_000, "never under --min-rate");
+        let held = WindowStats {
+            sent_rate: 1_000.0,
+            allowed_rate: 5_000.0,
+            canaries: 100,
+            lost: 0,
+            ring_drops: false,
+        };
+        for _ in 0..50 {
+            c.observe(&held);
+        }
+        assert_eq!(c.rate(), 5_000);
+    }
+
+    #[test]
+    fn verdicts_survive_their_byte_form() {
+        for v in [
+            Verdict::Pending,
+            Verdict::Clean,
+            Verdict::Lossy,
+            Verdict::Ours,
+            Verdict::Unknown,
+            Verdict::Over,
+        ] {
+            assert_eq!(Verdict::from_u8(v as u8), v);
+        }
+    }
+}
