@@ -49,9 +49,11 @@ pub fn resolve(a: Asked) -> Result<Timing, String> {
                     "--min-rate {floor} is above the rate's ceiling {r} (--rate / --max-rate / -T)"
                 ));
             }
-            // The raw engine's default rate is no ceiling the user chose: the floor lifts it.
-            None => rate = Some(floor),
-            Some(_) => {}
+            // The raw engine's default rate is no ceiling the user chose: in fixed mode the
+            // floor lifts it; adaptive, the engine's ceiling is the default or the floor,
+            // whichever is higher (`scan::engine`), and the rate moves above the floor.
+            None if a.mode == RateMode::Fixed => rate = Some(floor),
+            _ => {}
         }
     }
     Ok(Timing {
@@ -110,8 +112,16 @@ mod tests {
 
     #[test]
     fn min_rate_is_a_floor_under_the_ceiling_and_is_kept() {
-        let lifted = resolve(asked(None, None, Some(50_000))).unwrap();
-        assert_eq!((lifted.rate, lifted.min_rate), (Some(50_000), Some(50_000)));
+        // Adaptive: the floor is kept, and the engine's own ceiling is at least that.
+        let adaptive = resolve(asked(None, None, Some(50_000))).unwrap();
+        assert_eq!((adaptive.rate, adaptive.min_rate), (None, Some(50_000)));
+        // Fixed: the floor lifts the default rate to it, as nmap's --min-rate does.
+        let fixed = resolve(Asked {
+            mode: RateMode::Fixed,
+            ..asked(None, None, Some(50_000))
+        })
+        .unwrap();
+        assert_eq!((fixed.rate, fixed.min_rate), (Some(50_000), Some(50_000)));
         let under = resolve(asked(None, Some(90_000), Some(50_000))).unwrap();
         assert_eq!((under.rate, under.min_rate), (Some(90_000), Some(50_000)));
         let e = resolve(asked(Some(2), None, Some(1000))).unwrap_err();

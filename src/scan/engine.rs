@@ -133,7 +133,10 @@ fn raw_options(config: &ScanConfig) -> LaunchOptions {
         pcap: config.engine.pcap,
         raw: RawOptions {
             rate: if live {
-                Some(t.rate.unwrap_or(DEFAULT_RAW_RATE))
+                Some(
+                    t.rate
+                        .unwrap_or(DEFAULT_RAW_RATE.max(t.min_rate.unwrap_or(0))),
+                )
             } else {
                 t.rate
             },

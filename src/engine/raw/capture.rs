@@ -259,9 +259,16 @@ impl<'a, P: Probe> Capture<'a, P> {
         None
     }
 
+    /// An answered target as a canary candidate — never one of a host that answers every
+    /// port: it answers whatever the path does to the rest.
     fn offer(&mut self, j: u64) {
         if let Some(p) = self.path
             && (p.hungry() || self.counters.answers.is_multiple_of(OFFER_EVERY))
+            && !self
+                .ctx
+                .report
+                .answers_all()
+                .contains(j % self.ctx.space.hosts().max(1))
         {
             p.offer(j);
         }

@@ -532,10 +532,12 @@ impl<'a, P: Probe> Sender<'a, P> {
         };
         let (ip, slot) = self.ctx.space.probe(j);
         let host = j % self.ctx.space.hosts().max(1);
-        let allowed = self
-            .host_rate
-            .as_mut()
-            .is_none_or(|h| h.admit(host, now).is_ok());
+        // A host recognised as answering everything since it was offered is no canary.
+        let allowed = !self.ctx.report.answers_all().contains(host)
+            && self
+                .host_rate
+                .as_mut()
+                .is_none_or(|h| h.admit(host, now).is_ok());
         let sent = match ip {
             IpAddr::V4(dst) if allowed => self
                 .batch
