@@ -12,6 +12,12 @@
 #   scripts/bench.sh udp        /24 x top-20 UDP with the target's ICMP limit off and on
 #   scripts/bench.sh names      a /16 ping sweep with -n, and with names while the lab's name
 #                               server answers, refuses (ICMP port unreachable) and is silent
+#   scripts/bench.sh adaptive   the adaptive rate beside --rate-mode fixed, masscan and zmap at
+#                               --rate 10M: the clean path, a policer at 20k/s and 60k/s, a
+#                               sparse network (2 % of hosts answer) behind the 20k policer,
+#                               1 % reply loss; then 3 interleaved clean runs, adaptive / fixed
+#   scripts/bench.sh memory     peak RSS of /16 x 5 with -oD, with -oJ -oX -oG, and with
+#                               1.3 M open ports, beside masscan and zmap
 #   SYNSWEEP_BASELINE=BIN scripts/bench.sh baseline
 #                               BIN (an older build) and this build, interleaved three times:
 #                               /16 x 5 SYN, /16 ping sweep, 1 host x 65535 connect
@@ -175,6 +181,113 @@ raw_table() {
   echo
 }
 
+# adaptive: the same scans through each path, every tool at --rate 10M (the path sets the
+# pace, or loses what it cannot carry). Wall: the whole run, cool-down included; ideal: one
+# pass's probes at the path's rate (policed rows), for the 1.3 x bound.
+adaptive_table() {
+  local gw
+  gw=$(ip -n "$lab-t" link show "${lab}v1" | awk '/link\/ether/ {print $2}')
+  local mas=(masscan -e "${lab}v0" --router-mac "$gw" --source-ip "$LAB_SCANNER_ADDR" --rate 10000000 --wait 1)
+  : >"$work/no-blocklist"
+  local zm=(zmap -i "${lab}v0" -G "$gw" -S "$LAB_SCANNER_ADDR" -r 10000000 -c 1 -b "$work/no-blocklist" -q)
+  local p5=22,80,443,8080,11434
+  echo
+  echo "adaptive rate — /16 x 5 ports (327,680 probes) and /16 x port 80, every tool at --rate 10M"
+  echo "($(nproc) cores, $(uname -r)); probes = what reached the targets"
+  echo
+  rrow "path / scan" "probes" "probes/s" "wall" "peak RSS" "recall%" "false"
+  rrow "-----------" "------" "--------" "----" "--------" "-------" "-----"
+  local path
+  for path in clean police-20000 police-60000 sparse-20000 loss-1; do
+    "$here/lab.sh" police "$lab" 0
+    "$here/lab.sh" sparse "$lab" off
+    "$here/lab.sh" loss "$lab" 0
+    local score_net=198.18.0.0/16
+    case $path in
+      police-*) "$here/lab.sh" police "$lab" "${path#police-}" ;;
+      sparse-*) "$here/lab.sh" police "$lab" "${path#sparse-}"; "$here/lab.sh" sparse "$lab" on ;;
+      loss-*) "$here/lab.sh" loss "$lab" "${path#loss-}" ;;
+    esac
+    export BENCH_SPARSE=$([ "${path%%-*}" = sparse ] && echo 1 || echo 0)
+    rmeasure "$path: synsweep (adaptive)" synsweep "$work/a1.nd" $score_net $p5 -- \
+      "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 -q -oD "$work/a1.nd"
+    rmeasure "$path: synsweep --rate-mode fixed" synsweep "$work/a2.nd" $score_net $p5 -- \
+      "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 --rate-mode fixed -q -oD "$work/a2.nd"
+    if command -v masscan >/dev/null; then
+      rmeasure "$path: masscan" masscan "$work/a3.json" $score_net $p5 -- \
+        "${mas[@]}" 198.18.0.0/16 -p $p5 -oJ "$work/a3.json"
+    fi
+    rmeasure "$path: synsweep (adaptive) x 80" synsweep "$work/a4.nd" $score_net 80 -- \
+      "$bin" -n -sS 198.18.0.0/16 -p 80 --rate 10000000 -q -oD "$work/a4.nd"
+    if command -v zmap >/dev/null; then
+      rmeasure "$path: zmap -M tcp_synscan x 80" zmapsyn "$work/a5.csv" $score_net 80 -- \
+        "${zm[@]}" -M tcp_synscan -p 80 -o "$work/a5.csv" 198.18.0.0/16
+    fi
+  done
+  "$here/lab.sh" police "$lab" 0
+  "$here/lab.sh" sparse "$lab" off
+  "$here/lab.sh" loss "$lab" 0
+  export BENCH_SPARSE=0
+  echo
+  echo "clean path, 3 interleaved runs: probes/s (what reached the targets / the span they came in)"
+  local i mode
+  for i in 1 2 3; do
+    for mode in adaptive fixed; do
+      rmeasure "clean: synsweep --rate-mode $mode ($i)" synsweep "$work/c.nd" 198.18.0.0/16 $p5 -- \
+        "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 --rate-mode $mode -q -oD "$work/c.nd"
+    done
+  done
+  echo
+}
+
+# memory: peak RSS (maximum resident set) of the same /16 x 5 with each output, then of a
+# scan with 1.3 M open ports (the lab's listeners on 20 ports of every host), beside masscan
+# and zmap on the /16 x 5.
+memory_table() {
+  local gw
+  gw=$(ip -n "$lab-t" link show "${lab}v1" | awk '/link\/ether/ {print $2}')
+  local p5=22,80,443,8080,11434
+  echo
+  echo "peak RSS, /16 x 5 ports at --rate 10M (327,630 open ports)"
+  rrow "scan" "probes" "probes/s" "wall" "peak RSS" "recall%" "false"
+  rrow "----" "------" "--------" "----" "--------" "-------" "-----"
+  rmeasure "synsweep -oD" synsweep "$work/m1.nd" 198.18.0.0/16 $p5 -- \
+    "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 -q -oD "$work/m1.nd"
+  rmeasure "synsweep -oD -oJ -oX -oG" synsweep "$work/m2.nd" 198.18.0.0/16 $p5 -- \
+    "$bin" -n -sS 198.18.0.0/16 -p $p5 --rate 10000000 -q -oD "$work/m2.nd" \
+    -oJ "$work/m2.json" -oX "$work/m2.xml" -oG "$work/m2.gnmap"
+  if command -v masscan >/dev/null; then
+    rmeasure "masscan -oJ" masscan "$work/m3.json" 198.18.0.0/16 $p5 -- \
+      masscan -e "${lab}v0" --router-mac "$gw" --source-ip "$LAB_SCANNER_ADDR" --rate 10000000 \
+      --wait 1 198.18.0.0/16 -p $p5 -oJ "$work/m3.json"
+  fi
+  if command -v zmap >/dev/null; then
+    : >"$work/no-blocklist"
+    rmeasure "zmap -M tcp_synscan -p 80 (one port)" zmapsyn "$work/m4.csv" 198.18.0.0/16 80 -- \
+      zmap -i "${lab}v0" -G "$gw" -S "$LAB_SCANNER_ADDR" -r 10000000 -c 1 -b "$work/no-blocklist" -q \
+      -M tcp_synscan -p 80 -o "$work/m4.csv" 198.18.0.0/16
+  fi
+  # 15 more listening ports on every address: 20 open ports a host, 1,310,520 in all.
+  local extra=2001,2002,2003,2004,2005,2006,2007,2008,2009,2010,2011,2012,2013,2014,2015
+  ip netns exec "$lab-t" python3 -c "
+import socket, sys, time
+socks = []
+for p in sys.argv[1].split(','):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', int(p))); s.listen(65535); socks.append(s)
+time.sleep(600)" "$extra" </dev/null >/dev/null 2>&1 &
+  local listeners=$!
+  sleep 1
+  /usr/bin/time -f "%e %M" -o "$work/time" "$here/lab.sh" run "$lab" "$bin" -n -sS 198.18.0.0/16 \
+    -p "$p5,$extra" --rate 10000000 -q -oD "$work/m5.nd" -oJ "$work/m5.json" >/dev/null 2>&1 || true
+  kill "$listeners" 2>/dev/null || true
+  local secs kb
+  read -r secs kb < "$work/time"
+  printf '| %-44s | %9s open | %8s | %8s |\n' "synsweep -oD -oJ, /16 x 20 ports" \
+    "$(grep -c '"state":"open"' "$work/m5.nd")" "${secs}s" "$((kb / 1024)) MB"
+  echo
+}
+
 # banners: 5,000 addresses x ports 22 (SSH greeting) and 80 (HTTP page) = 10,000 open ports.
 banner_table() {
   local first=198.18.1.0 last=198.18.20.135
@@ -280,6 +393,8 @@ case "$what" in
   baseline) baseline_table ;;
   connect) connect_table ;;
   raw) raw_table ;;
+  adaptive) adaptive_table ;;
+  memory) memory_table ;;
   banners) banner_table ;;
   udp) udp_table ;;
   *) connect_table; raw_table; banner_table; udp_table ;;

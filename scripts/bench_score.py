@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Scores a scanner's output against the lab's ground truth (scripts/lab.env).
 
-    bench_score.py FORMAT FILE NET PORTS     FORMAT: synsweep | masscan | nmap | zmap
+    bench_score.py FORMAT FILE NET PORTS     FORMAT: synsweep | masscan | nmap | zmap | zmapsyn
+    BENCH_SPARSE=1: the lab's sparse mode (only hosts X.0-4 answer)
     PORTS: comma list, or 'ping' for a host sweep
 
 Prints: found truth recall% false-positives"""
@@ -19,6 +20,9 @@ fmt, path, net, ports = sys.argv[1:5]
 a, b = env["LAB_SILENT_HOSTS"].split("-")
 silent = lambda ip: ipaddress.ip_address(a) <= ip <= ipaddress.ip_address(b)
 hosts = [h for h in ipaddress.ip_network(net, strict=False)] if "/" in net else [ipaddress.ip_address(net)]
+if os.environ.get("BENCH_SPARSE") == "1":
+    # scripts/lab.sh sparse: only 198.18.X.0-4 answer.
+    hosts = [h for h in hosts if int(h) & 255 <= 4]
 if ports == "ping":
     truth = {(str(h), 0) for h in hosts if not silent(h)}
 else:
@@ -52,6 +56,12 @@ elif fmt == "nmap":
             f = p.strip().split("/")
             if len(f) > 1 and f[1] == "open":
                 found.add((m.group(1), int(f[0])))
+elif fmt == "zmapsyn":
+    # zmap -M tcp_synscan's default CSV: saddr only, one line per SYN-ACK (the port is -p).
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("saddr"):
+            found.add((line.split(",")[0], int(ports)))
 elif fmt == "zmap":
     for line in text.splitlines():
         line = line.strip()

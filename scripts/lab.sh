@@ -14,6 +14,12 @@
 #   scripts/lab.sh loss NAME PCT     drop PCT% of the target's replies at random (0 = none)
 #   scripts/lab.sh icmp-limit NAME on|off  the target's ICMP error rate limit: on = Linux's
 #                                    default global limit (1000/s, burst 50); off = none
+#   scripts/lab.sh police NAME RATE [BURST]  a policer on the way in: probes (SYNs, echo
+#                                    requests, UDP) beyond RATE/s (BURST deep, default 10 ms
+#                                    worth) are dropped before the targets see them; replies
+#                                    untouched; 0 = none
+#   scripts/lab.sh sparse NAME on|off  on: only hosts 198.18.X.0-4 answer (2 %); probes and
+#                                    pings to the others are dropped (after the policer)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.env
@@ -172,6 +178,43 @@ icmp_limit() {
   esac
 }
 
+# police NAME RATE [BURST]: one token bucket for every probe, as a provider's policer counts
+# every packet of a flow it throttles; at priority -10, before the lab's own rules, so what
+# it drops no target sees (and the lab's probe counter counts what got through). Probes
+# offered are counted before it (counter "offered").
+police() {
+  local t="$1-t" rate=$2 burst=${3:-$(( $2 / 100 > 5 ? $2 / 100 : 5 ))}
+  ip netns exec "$t" nft delete table inet lab_police 2>/dev/null || true
+  [ "$rate" = 0 ] && return 0
+  ip netns exec "$t" nft -f - <<NFT
+table inet lab_police {
+  counter offered {}
+  limit probes { rate over $rate/second burst $burst packets }
+  chain input {
+    type filter hook input priority -10; policy accept;
+    tcp flags & (syn | ack) == syn counter name offered limit name "probes" drop
+    icmp type echo-request counter name offered limit name "probes" drop
+    ip daddr $LAB_PREFIX meta l4proto udp counter name offered limit name "probes" drop
+  }
+}
+NFT
+}
+
+# sparse NAME on|off: a network where 2 % of hosts answer.
+sparse() {
+  local t="$1-t"
+  ip netns exec "$t" nft delete table inet lab_sparse 2>/dev/null || true
+  [ "$2" = on ] || return 0
+  ip netns exec "$t" nft -f - <<NFT
+table inet lab_sparse {
+  chain input {
+    type filter hook input priority -5; policy accept;
+    ip daddr $LAB_PREFIX ip daddr & 0.0.0.255 > 0.0.0.4 meta l4proto { tcp, icmp, udp } drop
+  }
+}
+NFT
+}
+
 case "${1:-}" in
   deps) deps ;;
   up) up "${2:?NAME}" "${3:-900}" ;;
@@ -179,6 +222,8 @@ case "${1:-}" in
   probes) probes "${2:?NAME}" ;;
   loss) loss "${2:?NAME}" "${3:?PCT}" ;;
   icmp-limit) icmp_limit "${2:?NAME}" "${3:?on|off}" ;;
+  police) police "${2:?NAME}" "${3:?RATE}" "${4:-}" ;;
+  sparse) sparse "${2:?NAME}" "${3:?on|off}" ;;
   run) name=${2:?NAME}; shift 2; exec ip netns exec "$name-s" "$@" ;;
-  *) sed -n "2,18p" "$0" >&2; exit 2 ;;
+  *) sed -n "2,24p" "$0" >&2; exit 2 ;;
 esac

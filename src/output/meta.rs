@@ -52,6 +52,18 @@ pub struct Figures {
     /// Their open ports found after that: counted, not listed (nor in `open`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub answers_all_open: u64,
+    /// The adaptive rate (raw scans): probes/s the senders keep now, or kept at the end.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pace_pps: u64,
+    /// The canaries' loss in the last measured window, in parts per million.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub loss_ppm: u64,
+    /// What the path carried when it was last seen dropping probes, probes/s.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub path_pps: u64,
+    /// How many times the rate was cut for the path's loss.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_cuts: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -80,6 +92,15 @@ impl Figures {
             ring_drops: self.ring_drops + o.ring_drops,
             answers_all_hosts: self.answers_all_hosts + o.answers_all_hosts,
             answers_all_open: self.answers_all_open + o.answers_all_open,
+            // The path as the latest run found it.
+            pace_pps: o.pace_pps,
+            loss_ppm: o.loss_ppm,
+            path_pps: if o.path_pps > 0 {
+                o.path_pps
+            } else {
+                self.path_pps
+            },
+            rate_cuts: self.rate_cuts + o.rate_cuts,
         }
     }
 
@@ -98,8 +119,31 @@ impl Figures {
             ring_drops: stats.ring_drops.load(Relaxed),
             answers_all_hosts: stats.answers_all_hosts.load(Relaxed),
             answers_all_open: stats.answers_all_open.load(Relaxed),
+            pace_pps: stats.rate_now.load(Relaxed),
+            loss_ppm: stats.loss_ppm.load(Relaxed),
+            path_pps: stats.path_carried.load(Relaxed),
+            rate_cuts: stats.rate_cuts.load(Relaxed),
         }
     }
+}
+
+/// The one notice of an adaptive scan whose path drops probes (once, when the rate is first
+/// cut), or None.
+pub fn pace_notice(f: &Figures) -> Option<String> {
+    (f.rate_cuts > 0 && f.path_pps > 0).then(|| {
+        format!(
+            "the path drops probes above about {}/s; scanning at {}/s",
+            round_rate(f.path_pps),
+            round_rate(f.pace_pps)
+        )
+    })
+}
+
+/// A rate as a person reads it: three significant digits.
+fn round_rate(r: u64) -> u64 {
+    let digits = r.checked_ilog10().unwrap_or(0);
+    let unit = 10u64.pow(digits.saturating_sub(2));
+    (r + unit / 2) / unit * unit
 }
 
 /// The final summary's lines beyond the counts, for what happened only in some scans: hosts
@@ -125,6 +169,13 @@ pub fn more_figures(f: &Figures) -> Vec<String> {
             f.ring_drops
         ));
     }
+    if f.rate_cuts > 0 && f.path_pps > 0 {
+        lines.push(format!(
+            "the path carried about {} probes/s (the rate was cut {} times; --rate is the ceiling)",
+            round_rate(f.path_pps),
+            f.rate_cuts
+        ));
+    }
     lines
 }
 
@@ -147,6 +198,28 @@ pub fn time_string(unix: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_rate_is_said_once_in_round_figures_and_in_the_summary() {
+        let mut f = Figures {
+            pace_pps: 47_512,
+            loss_ppm: 2_000,
+            ..Figures::default()
+        };
+        assert_eq!(pace_notice(&f), None, "never cut: nothing to say");
+        assert!(more_figures(&f).is_empty());
+        f.rate_cuts = 3;
+        f.path_pps = 50_049;
+        assert_eq!(
+            pace_notice(&f).as_deref(),
+            Some("the path drops probes above about 50000/s; scanning at 47500/s")
+        );
+        assert!(more_figures(&f)[0].starts_with("the path carried about 50000 probes/s"));
+        assert_eq!(
+            (round_rate(0), round_rate(7), round_rate(1_234_567)),
+            (0, 7, 1_230_000)
+        );
+    }
 
     #[test]
     fn the_seed_is_a_string_no_json_reader_rounds() {

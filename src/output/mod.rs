@@ -110,6 +110,8 @@ pub struct OutputConfig {
     pub progress_on_terminal: bool,
     /// Open ports printed on stderr as found (`-v`, or a terminal's progress line).
     pub live_results: bool,
+    /// One-line notices of the running scan on stderr (all but `-q`).
+    pub notices: bool,
     /// A resumed scan appends to its streams (NDJSON, lists) instead of replacing them.
     pub append_streams: bool,
     /// A resumed scan's NDJSON file is first cut back to this length: the lines written after

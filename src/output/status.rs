@@ -16,6 +16,9 @@ pub struct Progress {
     last_held: f64,
     /// The share of the last tick the engine was held back by the stages after it.
     held: f64,
+    /// One-line notices go to stderr (not `-q`), and which was said already.
+    notices: bool,
+    paced_notice: bool,
 }
 
 impl Progress {
@@ -29,7 +32,15 @@ impl Progress {
             rate: 0.0,
             last_held: 0.0,
             held: 0.0,
+            notices: false,
+            paced_notice: false,
         }
+    }
+
+    /// Says the notices of a running scan on stderr (the adaptive rate's first cut).
+    pub fn with_notices(mut self, on: bool) -> Progress {
+        self.notices = on;
+        self
     }
 
     pub fn tick(&mut self, f: &Figures) -> io::Result<()> {
@@ -46,6 +57,14 @@ impl Progress {
             self.last_held = f.held_s;
             self.last_sent = f.sent;
             self.last_elapsed = f.elapsed_s;
+        }
+        if self.notices
+            && !self.paced_notice
+            && let Some(n) = super::meta::pace_notice(f)
+        {
+            self.paced_notice = true;
+            let clear = if self.terminal { "\r\x1b[2K" } else { "" };
+            writeln!(io::stderr().lock(), "{clear}synsweep: {n}")?;
         }
         if self.terminal {
             let mut e = io::stderr().lock();
@@ -125,6 +144,13 @@ pub fn line(f: &Figures, rate: f64, held: f64) -> String {
     }
     if f.ring_drops > 0 {
         l.push_str(&format!(" · {} dropped in capture", f.ring_drops));
+    }
+    if f.pace_pps > 0 {
+        l.push_str(&format!(
+            " · pace {}/s, loss {:.1}%",
+            si(f.pace_pps as f64),
+            f.loss_ppm as f64 / 1e4
+        ));
     }
     l
 }

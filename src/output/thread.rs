@@ -80,7 +80,8 @@ impl OutputThread {
         // A failure part-way drops the documents opened so far: their temporary files go.
         let mut pending = Vec::new();
         let (sinks, status_json) = open_sinks(cfg, &meta, &mut pending)?;
-        let progress = Progress::new(cfg.progress_on_terminal, cfg.live_results, status_json);
+        let progress = Progress::new(cfg.progress_on_terminal, cfg.live_results, status_json)
+            .with_notices(cfg.notices);
         let (finish, finish_rx) = crossbeam_channel::bounded(1);
         let listing = cfg.listing;
         let handle = std::thread::Builder::new()

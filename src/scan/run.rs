@@ -115,6 +115,7 @@ pub fn run(scan: Scan, stop: StopSignal) -> Result<Finished> {
         status_json: out.status_json.clone(),
         progress_on_terminal: terminal,
         live_results: terminal || (!out.quiet && out.verbose > 0),
+        notices: !out.quiet,
         append_streams: resume.is_some(),
         // Cut back only the file the checkpoint measured.
         truncate_ndjson: ndjson

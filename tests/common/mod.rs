@@ -50,6 +50,19 @@ pub fn lab(test: &str) -> Option<Lab> {
 
 static SCANS: AtomicUsize = AtomicUsize::new(0);
 
+/// Lab tests that measure the scanner at speed (rates it finds, drops in its own capture
+/// ring) take this first: the tests of one file run in parallel threads, and two scans at
+/// full speed on the same two cores would measure each other.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the machine for one test (a test that panicked while holding it does not stop the
+/// others).
+pub fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ALONE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Lab {
@@ -97,13 +110,20 @@ impl Lab {
 
     /// Turns the target's ICMP error rate limit on (Linux's default) or off.
     pub fn icmp_limit(&self, on: bool) {
+        self.lab_sh("icmp-limit", &[if on { "on" } else { "off" }]);
+    }
+
+    /// `scripts/lab.sh VERB NAME ARGS…` on this lab (police, sparse, loss, …).
+    pub fn lab_sh(&self, verb: &str, args: &[&str]) {
         let out = Command::new(root_dir().join("scripts/lab.sh"))
-            .args(["icmp-limit", &self.name, if on { "on" } else { "off" }])
+            .arg(verb)
+            .arg(&self.name)
+            .args(args)
             .output()
             .expect("run scripts/lab.sh");
         assert!(
             out.status.success(),
-            "{}",
+            "lab.sh {verb}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -581,7 +581,7 @@ impl<'a, P: Probe> Sender<'a, P> {
                 } else {
                     self.retrying.pop_front();
                 }
-                self.retire(f, j, answered, verdict.walk_again(), last, running);
+                self.retire(f, j, answered, verdict, last, running);
             }
         }
         if !running {
@@ -601,11 +601,19 @@ impl<'a, P: Probe> Sender<'a, P> {
         f: Flight,
         j: u64,
         answered: bool,
-        lossy: bool,
+        verdict: Verdict,
         last: bool,
         running: bool,
     ) {
         let item = f.item();
+        // A first attempt of a lossy window comes back with its run; a retry lost to the
+        // path — in a lossy window, or one a little over what the path carries — goes again
+        // with the same attempt (there are few retries, and each is a target's last chances).
+        let lossy = if item.covered() {
+            verdict.walk_again()
+        } else {
+            verdict.walk_again() || verdict == Verdict::Over
+        };
         let done = |s: &Self| {
             if item.counts() {
                 s.ctx.stats.done.fetch_add(1, Relaxed);
