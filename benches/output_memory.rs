@@ -88,6 +88,7 @@ fn main() {
         status_json: None,
         progress_on_terminal: false,
         live_results: false,
+        notices: false,
         append_streams: false,
         truncate_ndjson: None,
         stdout: StdoutGuard::new(stop.clone()),
