@@ -125,6 +125,9 @@ pub struct Controller {
     step: f64,
     /// What the path carried when last measured lossy.
     carried: Option<f64>,
+    /// The rate a probe upward stops at for a while: just over what the path last carried,
+    /// until a clean window there shows it carries more now.
+    edge: Option<f64>,
     cuts: u64,
     last_loss: f64,
     /// The cuts since the last clean window.
@@ -179,6 +182,7 @@ impl Controller {
             hold: 0,
             step: FIRST_STEP,
             carried: None,
+            edge: None,
             cuts: 0,
             last_loss: 0.0,
             trail: None,
@@ -268,11 +272,11 @@ impl Controller {
     /// the edge is known, and a big step over it is a window of loss — until a full window
     /// above it comes back clean: then the path carries more now, and the steps grow again.
     fn probe_up(&mut self) {
-        let edge = self.carried.map(|c| c * (1.0 + FIRST_STEP));
+        let edge = self.edge;
         // (A window's rate as sent runs a hair under the rate allowed.)
         let proven_above = matches!((self.last_clean, edge), (Some(l), Some(e)) if l >= 0.99 * e);
         if proven_above {
-            self.carried = None;
+            self.edge = None;
         }
         let mut next = self.rate * (1.0 + self.step);
         match edge.filter(|_| !proven_above) {
@@ -314,13 +318,18 @@ impl Controller {
         }
         let sent = seg.sent / f64::from(seg.windows);
         self.segment = Segment::default();
-        self.carried = Some(sent * (1.0 - loss) / (1.0 - base).max(0.01));
+        self.set_carried(sent * (1.0 - loss) / (1.0 - base).max(0.01));
         self.rate = (sent * (1.0 - (loss - base)) * CRUISE).clamp(self.floor, self.ceiling);
         self.hold = HOLD_AFTER_CUT;
         self.step = FIRST_STEP;
         self.cuts += 1;
         self.last_clean = None;
         Some(Verdict::Over)
+    }
+
+    fn set_carried(&mut self, carried: f64) {
+        self.carried = Some(carried);
+        self.edge = Some(carried * (1.0 + FIRST_STEP));
     }
 
     fn lossy(&mut self, w: &WindowStats, loss: f64, base: f64, margin: f64, n: f64) -> Verdict {
@@ -380,7 +389,6 @@ impl Controller {
         trail.weights += weight;
         trail.weighted += estimate * weight;
         let carried = trail.weighted / trail.weights;
-        self.carried = Some(carried);
         // A probe above a rate that was clean just before goes back to that rate, not under
         // it: estimates come from windows picked for looking lossy, so they run low.
         let proven = match (self.last_clean, after_cut) {
@@ -391,6 +399,7 @@ impl Controller {
             .max(proven)
             .clamp(self.floor, self.ceiling);
         trail.cut_to = self.rate;
+        self.set_carried(carried);
         self.hold = if loss > 0.5 {
             HOLD_AFTER_ROUGH_CUT
         } else {
