@@ -105,8 +105,9 @@ pub struct SimNet {
     policer_at: Duration,
     /// Probes the policer dropped.
     pub policed: u64,
-    /// Replies our "capture ring" dropped.
+    /// Replies our "capture ring" dropped, and how many of them `drops` reported so far.
     pub ring_dropped: u64,
+    drops_read: u64,
     /// Every probe that reached its target: when, and to whom.
     pub arrivals: Vec<(Duration, Ipv4Addr)>,
 }
@@ -139,6 +140,7 @@ impl SimNet {
             policer_at: Duration::ZERO,
             policed: 0,
             ring_dropped: 0,
+            drops_read: 0,
             arrivals: Vec::new(),
         }
         .with_full_policer()
@@ -472,7 +474,10 @@ impl PacketRx for SimNet {
         Ok(n)
     }
 
+    /// Since the last call, as the kernel's counter is read (reading resets it).
     fn drops(&mut self) -> u64 {
-        self.ring_dropped
+        let n = self.ring_dropped - self.drops_read;
+        self.drops_read = self.ring_dropped;
+        n
     }
 }

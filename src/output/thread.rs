@@ -185,7 +185,10 @@ impl OutputLoop {
     }
 
     fn save(&mut self, state: &CursorState, end: Option<bool>) -> Result<()> {
-        if self.saver.is_none() {
+        // After a failed write (the log, a stream), what the engine counts as done is no
+        // longer all on disk: the last resume point saved before the failure is the one to
+        // keep — a newer one would say "done" of results a resume could not find.
+        if self.saver.is_none() || self.write_error.is_some() {
             return Ok(());
         }
         let mut ndjson_len = None;
@@ -207,6 +210,9 @@ impl OutputLoop {
             None => (Ok(()), None),
         };
         self.note(flushed);
+        if self.write_error.is_some() {
+            return Ok(());
+        }
         let Some(saver) = self.saver.as_mut() else {
             return Ok(());
         };
@@ -304,14 +310,15 @@ impl OutputLoop {
             },
             None,
         ));
-        // The resume point first: whatever happens to the documents, the scan can go on.
-        let save_error = match &state {
-            Some(s) => self.save(s, Some(summary.complete)).err(),
+        // The resume point first, as unfinished: whatever happens to the documents, the scan
+        // can go on (a resume of a scan with nothing left to probe writes them from the log).
+        let mut save_error = match &state {
+            Some(s) => self.save(s, Some(false)).err(),
             None => None,
         };
         self.progress.clear();
         self.documents(&summary);
-        drop(self.sinks);
+        self.sinks.clear();
         for p in pending {
             if self.write_error.is_none() {
                 let r = p.commit().map(drop);
@@ -321,13 +328,20 @@ impl OutputLoop {
             }
             // After an error the documents are dropped, and their temporary files with them.
         }
-        // Complete, its resume point saved as such (or none kept): no one needs the log now.
+        // Complete and every document in place: the resume point can say so (or go), and no
+        // one needs the log now. A document that failed keeps both.
         if summary.complete
             && save_error.is_none()
-            && let Some(log) = self.log.take()
-            && let Err(e) = log.remove()
+            && self.write_error.is_none()
+            && let Some(s) = &state
         {
-            self.write_error.get_or_insert(e);
+            save_error = self.save(s, Some(true)).err();
+            if save_error.is_none()
+                && let Some(log) = self.log.take()
+                && let Err(e) = log.remove()
+            {
+                self.write_error.get_or_insert(e);
+            }
         }
         OutputEnd {
             write_error: self.write_error.map(|e| Error::Os("writing output", e)),

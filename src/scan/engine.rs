@@ -126,10 +126,13 @@ fn raw_options(config: &ScanConfig) -> LaunchOptions {
         seed: config.seed,
         source_ports: config.link.source_ports,
         ttl: config.link.ttl,
+        // Each sender keeps its share of `--max-host-rate`: no more senders than probes a
+        // second to a host, or the shares (at least one each) would add up to more.
         senders: config
             .link
             .sender_threads
-            .map_or_else(default_senders, |n| n as usize),
+            .map_or_else(default_senders, |n| n as usize)
+            .min(t.max_host_rate.map_or(usize::MAX, |r| r.max(1) as usize)),
         pcap: config.engine.pcap,
         raw: RawOptions {
             rate: if live {

@@ -3,11 +3,14 @@
 //! does not (a /30 × 1–65535 at 100k/s is 25k probes a second to each host), and a host's
 //! SYN-flood guard or ICMP limit would then decide the results.
 //!
-//! A token bucket per host recently probed (hosts idle for a second are forgotten: their
-//! bucket would be full again anyway), and probes that must wait parked by the time they may
-//! go. Each sender thread keeps its own, with its share of the limit.
+//! A virtual schedule per host recently probed (GCRA, the token bucket's twin: each host's
+//! next free slot, `burst` slots of slack): a probe that may not go now *reserves* the host's
+//! next slot and is parked until then, so parked probes leave at their times without asking
+//! again, and a thousand probes parked for one host cost no more than one. Hosts idle for a
+//! second are forgotten (their slack would be whole again anyway). Each sender thread keeps
+//! its own, with its share of the limit.
 
-use crate::rate::{Pace, RateLimiter};
+use crate::rate::RateLimiter;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
@@ -16,8 +19,11 @@ use std::time::Duration;
 const FORGET: Duration = Duration::from_secs(1);
 
 pub struct HostRate<T> {
-    pps: u64,
-    buckets: HashMap<u64, (RateLimiter, Duration)>,
+    /// The time between two probes to one host, and the slack: a burst's worth.
+    interval: Duration,
+    slack: Duration,
+    /// Each host's next free slot (its "theoretical arrival time").
+    slots: HashMap<u64, Duration>,
     /// Probes waiting for their host's bucket: (when it may go, arrival order, probe).
     parked: BinaryHeap<Reverse<(Duration, u64, Parked<T>)>>,
     arrivals: u64,
@@ -48,30 +54,42 @@ impl<T> Ord for Parked<T> {
 impl<T> HostRate<T> {
     /// `pps`: this sender's share of the limit (at least 1).
     pub fn new(pps: u64) -> HostRate<T> {
+        let pps = pps.max(1);
+        let interval = Duration::from_secs(1) / u32::try_from(pps).unwrap_or(u32::MAX);
+        let burst = RateLimiter::default_burst(Some(pps));
         HostRate {
-            pps: pps.max(1),
-            buckets: HashMap::new(),
+            interval,
+            slack: interval * u32::try_from(burst.saturating_sub(1)).unwrap_or(u32::MAX),
+            slots: HashMap::new(),
             parked: BinaryHeap::new(),
             arrivals: 0,
             pruned_at: Duration::ZERO,
         }
     }
 
-    /// May a probe to `host` go now? If not, when it may.
+    /// May a probe to `host` go now? If not, the host's next slot is reserved for it, and
+    /// this says when that is (park it until then; it goes without asking again).
     pub fn admit(&mut self, host: u64, now: Duration) -> Result<(), Duration> {
         self.prune(now);
-        let pps = self.pps;
-        let (bucket, last) = self.buckets.entry(host).or_insert_with(|| {
-            (
-                RateLimiter::new(Some(pps), RateLimiter::default_burst(Some(pps)), now),
-                now,
-            )
-        });
-        *last = now;
-        match bucket.poll(now, 1) {
-            Pace::Send(_) => Ok(()),
-            Pace::Wait(d) => Err(now + d),
+        let next = self.slots.entry(host).or_insert(now);
+        let due = (*next).max(now);
+        *next = due + self.interval;
+        match due.checked_sub(self.slack) {
+            Some(at) if at > now => Err(at),
+            _ => Ok(()),
         }
+    }
+
+    /// A probe that goes only if its host has a slot now (a canary: it is not parked).
+    pub fn try_admit(&mut self, host: u64, now: Duration) -> bool {
+        self.prune(now);
+        let next = self.slots.entry(host).or_insert(now);
+        let due = (*next).max(now);
+        let conforms = due.checked_sub(self.slack).is_none_or(|at| at <= now);
+        if conforms {
+            *next = due + self.interval;
+        }
+        conforms
     }
 
     pub fn park(&mut self, at: Duration, item: T) {
@@ -108,9 +126,9 @@ impl<T> HostRate<T> {
         self.parked.drain().map(|Reverse((_, _, Parked(t)))| t)
     }
 
-    /// Hosts with a bucket now (for the memory figures and tests).
+    /// Hosts with a schedule now (for the memory figures and tests).
     pub fn tracked(&self) -> usize {
-        self.buckets.len()
+        self.slots.len()
     }
 
     fn prune(&mut self, now: Duration) {
@@ -118,8 +136,7 @@ impl<T> HostRate<T> {
             return;
         }
         self.pruned_at = now;
-        self.buckets
-            .retain(|_, (_, last)| now.saturating_sub(*last) < FORGET);
+        self.slots.retain(|_, next| *next + FORGET > now);
     }
 }
 
@@ -139,12 +156,22 @@ mod tests {
         assert_eq!(at, 10 * MS);
         assert_eq!(h.admit(2, Duration::ZERO), Ok(()), "another host");
         h.park(at, 7);
-        h.park(at, 8);
+        // The next one reserves the slot after: parked probes never compete for one.
+        let Err(later) = h.admit(1, Duration::ZERO) else {
+            panic!("a third at once")
+        };
+        assert_eq!(later, 20 * MS);
+        h.park(later, 8);
         assert_eq!(h.pop_ready(9 * MS), None);
         assert_eq!(h.next_ready(), Some(10 * MS));
-        assert_eq!(h.pop_ready(10 * MS), Some(7), "in arrival order");
-        assert_eq!(h.admit(1, 10 * MS), Ok(()));
-        assert_eq!(h.parked_items().copied().collect::<Vec<_>>(), vec![8]);
+        assert_eq!(h.pop_ready(10 * MS), Some(7));
+        assert_eq!(h.pop_ready(19 * MS), None);
+        assert_eq!(h.pop_ready(20 * MS), Some(8));
+        assert_eq!(
+            h.admit(1, 21 * MS),
+            Err(30 * MS),
+            "its schedule goes on from there"
+        );
     }
 
     #[test]
@@ -166,7 +193,11 @@ mod tests {
         while now < 3 * FORGET {
             match h.admit(5, now) {
                 Ok(()) => sent.push(now),
-                Err(at) => now = at,
+                // Reserved: it goes at its time.
+                Err(at) => {
+                    now = at;
+                    sent.push(at);
+                }
             }
         }
         let burst = RateLimiter::default_burst(Some(1000)) as usize;

@@ -128,42 +128,50 @@ where
     );
     std::thread::scope(|s| {
         let capture = s.spawn(|| -> io::Result<CaptureCounters> {
-            let mut c = Capture::new(probe, ctx, &answered)
-                .pacing(pace.as_ref())
-                .settle_within(opts.timeout)
-                .path(path.as_ref());
-            let mut marks = Marks::new(ctx, &board, walk, &answered, clock.now());
-            let mut drops = RingDrops::default();
-            while !capture_done.load(Ordering::Acquire) {
-                // Never blocks: what the event channel cannot take waits here (see pressure).
-                c.pass(clock.now());
-                let poll = if c.waiting() > 0 {
-                    OVERFLOW_POLL
-                } else {
-                    CAPTURE_POLL
-                };
-                if let Err(e) = rx.recv(poll, &mut |frame| c.handle(frame, clock.now())) {
-                    // Without capture no answer can be seen: every sender stops as on abort.
-                    ctx.stop.raise_to(StopLevel::Abort);
-                    c.finish();
-                    return Err(e);
+            // A capture thread that died would leave the senders waiting for verdicts and
+            // answers that never come: every sender stops as on abort.
+            let captured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut c = Capture::new(probe, ctx, &answered)
+                    .pacing(pace.as_ref())
+                    .settle_within(opts.timeout)
+                    .path(path.as_ref());
+                let mut marks = Marks::new(ctx, &board, walk, &answered, clock.now());
+                let mut drops = RingDrops::default();
+                while !capture_done.load(Ordering::Acquire) {
+                    // Never blocks: what the event channel cannot take waits here (see pressure).
+                    c.pass(clock.now());
+                    let poll = if c.waiting() > 0 {
+                        OVERFLOW_POLL
+                    } else {
+                        CAPTURE_POLL
+                    };
+                    if let Err(e) = rx.recv(poll, &mut |frame| c.handle(frame, clock.now())) {
+                        // Without capture no answer can be seen: every sender stops as on abort.
+                        ctx.stop.raise_to(StopLevel::Abort);
+                        c.finish();
+                        return Err(e);
+                    }
+                    let now = clock.now();
+                    // Read every pass: a window's canaries lost in our own ring must not pass for
+                    // the path's loss (see path::control::Verdict::Ours).
+                    let dropped = drops.read_now(&mut rx, ctx);
+                    if let Some(p) = &path {
+                        p.tick(now, dropped);
+                        publish(&ctx.stats, p);
+                    }
+                    // Between handle calls: every answer marked so far has had its event queued.
+                    if let Some(state) = marks.step(now) {
+                        c.checkpoint(state);
+                    }
                 }
-                let now = clock.now();
-                // Read every pass: a window's canaries lost in our own ring must not pass for
-                // the path's loss (see path::control::Verdict::Ours).
-                let dropped = drops.read_now(&mut rx, ctx);
-                if let Some(p) = &path {
-                    p.tick(now, dropped);
-                    publish(&ctx.stats, p);
-                }
-                // Between handle calls: every answer marked so far has had its event queued.
-                if let Some(state) = marks.step(now) {
-                    c.checkpoint(state);
-                }
-            }
-            let mut counters = c.finish();
-            counters.ring_drops = drops.read_now(&mut rx, ctx);
-            Ok(counters)
+                let mut counters = c.finish();
+                counters.ring_drops = drops.read_now(&mut rx, ctx);
+                Ok(counters)
+            }));
+            captured.unwrap_or_else(|_| {
+                ctx.stop.raise_to(StopLevel::Abort);
+                Err(io::Error::other("the capture thread panicked"))
+            })
         });
         let senders: Vec<_> = txs
             .into_iter()

@@ -46,19 +46,35 @@ enum Origin {
     Replay,
 }
 
-/// A probe to send: a position of the walk, its attempt, and where it came from.
+/// A probe to send: a position of the walk, its attempt, where it came from, and how many
+/// times a lossy path sent it again without spending an attempt.
 #[derive(Debug, Clone, Copy)]
 struct Item {
     pos: u64,
     attempt: u16,
     origin: Origin,
+    again: u8,
 }
 
+/// A probe goes again for the path's loss at most this many times without spending its
+/// attempt: a path that stays lossy at the rate's floor must not keep a scan from ending.
+const MAX_AGAIN: u8 = 2;
+
 impl Item {
-    /// Its position is in a run of its window (a first attempt), so a lossy verdict brings it
-    /// back with the run at once, without waiting out its timeout.
+    fn first(pos: u64, origin: Origin) -> Item {
+        Item {
+            pos,
+            attempt: 0,
+            origin,
+            again: 0,
+        }
+    }
+
+    /// Its position is in a run of its window (a first attempt, not walked again too often
+    /// already), so a lossy verdict brings it back with the run at once, without waiting
+    /// out its timeout.
     fn covered(self) -> bool {
-        self.attempt == 0
+        self.attempt == 0 && self.again < MAX_AGAIN
     }
 
     /// Finishing it counts a target as done (a run's probes were counted the first time).
@@ -78,6 +94,7 @@ struct Flight {
     window: u32,
     attempt: u16,
     origin: Origin,
+    again: u8,
 }
 
 impl Flight {
@@ -88,6 +105,7 @@ impl Flight {
             window,
             attempt: item.attempt,
             origin: item.origin,
+            again: item.again,
         }
     }
 
@@ -96,6 +114,7 @@ impl Flight {
             pos: self.pos,
             attempt: self.attempt,
             origin: self.origin,
+            again: self.again,
         }
     }
 
@@ -380,12 +399,16 @@ impl<'a, P: Probe> Sender<'a, P> {
         }
     }
 
-    /// The next probe to send: parked ones whose host may have another, then retries, then
-    /// runs of lossy windows, then new positions.
-    fn next_item(&mut self, now: Duration) -> Option<(Item, u64)> {
+    /// The next probe to send: parked ones whose host slot has come (reserved: they go
+    /// without asking again), then retries, then runs of lossy windows, then new positions.
+    fn next_item(&mut self, now: Duration) -> Option<(Item, u64, bool)> {
         if let Some(item) = self.host_rate.as_mut().and_then(|h| h.pop_ready(now)) {
-            return Some((item, self.cursor.index_at(item.pos)));
+            return Some((item, self.cursor.index_at(item.pos), true));
         }
+        self.next_unreserved(now).map(|(item, j)| (item, j, false))
+    }
+
+    fn next_unreserved(&mut self, now: Duration) -> Option<(Item, u64)> {
         let item = match self.resend.pop_front() {
             Some(r) => Some(r),
             None => self.take_paced(now),
@@ -403,15 +426,14 @@ impl<'a, P: Probe> Sender<'a, P> {
         // The verdict that sent runs back cut the rate first: they go at the rate the path
         // was found to carry.
         if self.rewalk.has_todo() {
-            while let Some(pos) = self.rewalk.next_position() {
+            while let Some((pos, walks)) = self.rewalk.next_position() {
                 let j = self.cursor.index_at(pos);
                 if !self.answered.contains(j) {
-                    let origin = Origin::Rewalk;
+                    let again = walks.saturating_add(1);
                     return Some((
                         Item {
-                            pos,
-                            attempt: 0,
-                            origin,
+                            again,
+                            ..Item::first(pos, Origin::Rewalk)
                         },
                         j,
                     ));
@@ -427,14 +449,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             Origin::Walk
         };
         match self.cursor.next_target() {
-            Some((pos, j)) => Some((
-                Item {
-                    pos,
-                    attempt: 0,
-                    origin,
-                },
-                j,
-            )),
+            Some((pos, j)) => Some((Item::first(pos, origin), j)),
             None => {
                 self.exhausted = true;
                 None
@@ -459,10 +474,10 @@ impl<'a, P: Probe> Sender<'a, P> {
             {
                 continue;
             }
-            let Some((item, j)) = self.next_item(now) else {
+            let Some((item, j, reserved)) = self.next_item(now) else {
                 break;
             };
-            if !self.send_one(now, sent_us, window, item, j) {
+            if !self.send_one(now, sent_us, window, item, j, reserved) {
                 break;
             }
         }
@@ -481,7 +496,15 @@ impl<'a, P: Probe> Sender<'a, P> {
     }
 
     /// Crafts one probe and keeps its flight; false when the batch is full (it waits).
-    fn send_one(&mut self, now: Duration, sent_us: u32, window: u32, item: Item, j: u64) -> bool {
+    fn send_one(
+        &mut self,
+        now: Duration,
+        sent_us: u32,
+        window: u32,
+        item: Item,
+        j: u64,
+        reserved: bool,
+    ) -> bool {
         let (ip, slot) = self.ctx.space.probe(j);
         let IpAddr::V4(dst) = ip else {
             // The engine refuses IPv6 targets before it starts; should one slip through,
@@ -493,7 +516,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             self.ctx.stats.done.fetch_add(1, Relaxed);
             return true;
         }
-        if let Some(h) = &mut self.host_rate {
+        if let Some(h) = self.host_rate.as_mut().filter(|_| !reserved) {
             let host = j % self.ctx.space.hosts().max(1);
             if let Err(at) = h.admit(host, now) {
                 h.park(at, item);
@@ -511,7 +534,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             return true;
         }
         if item.covered() && self.path.is_some() {
-            self.rewalk.record(window, item.pos);
+            self.rewalk.record(window, item.pos, item.again);
         }
         let final_attempt = u32::from(item.attempt) >= self.opts.retries.min(MAX_RETRIES);
         let (queue, wait) = if final_attempt {
@@ -537,7 +560,7 @@ impl<'a, P: Probe> Sender<'a, P> {
             && self
                 .host_rate
                 .as_mut()
-                .is_none_or(|h| h.admit(host, now).is_ok());
+                .is_none_or(|h| h.try_admit(host, now));
         let sent = match ip {
             IpAddr::V4(dst) if allowed => self
                 .batch
@@ -612,7 +635,7 @@ impl<'a, P: Probe> Sender<'a, P> {
         let lossy = if item.covered() {
             verdict.walk_again()
         } else {
-            verdict.walk_again() || verdict == Verdict::Over
+            (verdict.walk_again() || verdict == Verdict::Over) && item.again < MAX_AGAIN
         };
         let done = |s: &Self| {
             if item.counts() {
@@ -628,8 +651,12 @@ impl<'a, P: Probe> Sender<'a, P> {
                 return done(self);
             }
             // The same attempt again: the path, not the target, was silent.
+            let again = Item {
+                again: item.again + 1,
+                ..item
+            };
             return match running {
-                true => self.resend.push_back(item),
+                true => self.resend.push_back(again),
                 false => self.owed.push(item.pos),
             };
         }

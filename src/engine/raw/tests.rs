@@ -270,6 +270,7 @@ fn drive<P: Probe>(
         .settle_within(s.opts.timeout)
         .path(path.as_ref());
     let mut rates: Vec<(Duration, u64)> = Vec::new();
+    let mut ring_drops = 0;
     let mut max_in_flight = 0;
     let mut snapshot_at = s.snapshot_at;
     for _ in 0..10_000_000 {
@@ -294,7 +295,8 @@ fn drive<P: Probe>(
         net.recv(Duration::ZERO, &mut |f| capture.handle(f, now))
             .unwrap();
         if let Some(p) = &path {
-            p.tick(now, net.drops());
+            ring_drops += net.drops();
+            p.tick(now, ring_drops);
             if rates.last().is_none_or(|&(_, r)| r != p.rate()) {
                 rates.push((now, p.rate()));
             }

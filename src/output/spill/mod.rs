@@ -230,7 +230,11 @@ impl SpillLog {
         if self.broken {
             return Err(io::Error::other("the results log could not be written"));
         }
-        self.file.sync_data()
+        match self.file.sync_data() {
+            // A file with nothing to sync (a device: EINVAL) is as written as it gets.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+            r => r,
+        }
     }
 
     /// Where the log stands, for a resume point (None: it has no name to resume from).
@@ -317,7 +321,12 @@ fn read_carried(file: &Arc<File>, len: u64, nmap: bool) -> io::Result<Carried> {
             _ => {}
         }
     }
-    carried.nmap_seeds = open.into_iter().filter(|k| !examined.contains(k)).collect();
+    // Nor hosts that answer every port: the first run kept them from nmap too.
+    let everything: HashSet<IpAddr> = carried.seen.answers_all().collect();
+    carried.nmap_seeds = open
+        .into_iter()
+        .filter(|k| !examined.contains(k) && !everything.contains(&k.0))
+        .collect();
     Ok(carried)
 }
 

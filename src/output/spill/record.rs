@@ -179,9 +179,11 @@ pub fn encode_unlisted(ip: IpAddr, state: PortState, reason: Reason, n: u64, out
     let _ = finish(out, start);
 }
 
-fn finish(out: &mut [u8], start: usize) -> io::Result<()> {
+fn finish(out: &mut Vec<u8>, start: usize) -> io::Result<()> {
     let len = out.len() - start - 4;
     if len > MAX_BODY {
+        // Not left half-written in the buffer: a prefix of zeros would end the log there.
+        out.truncate(start);
         return Err(bad(format!("a record of {len} bytes")));
     }
     out[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());

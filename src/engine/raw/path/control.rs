@@ -253,7 +253,7 @@ impl Controller {
                 return v;
             }
         }
-        if self.recent.len() == BASELINE_WINDOWS {
+        while self.recent.len() >= BASELINE_WINDOWS {
             self.recent.pop_front();
         }
         self.recent.push_back(loss);
@@ -352,7 +352,8 @@ impl Controller {
                 // and the rate goes back to before the cuts; these windows' silent targets
                 // get their retries like those of any window with that loss.
                 let before = t.before;
-                self.recent = t.after.iter().copied().collect();
+                let keep = t.after.len().saturating_sub(BASELINE_WINDOWS);
+                self.recent = t.after[keep..].iter().copied().collect();
                 self.rate = before.clamp(self.floor, self.ceiling);
                 self.trail = None;
                 self.hold = HOLD_AFTER_CUT;
@@ -395,8 +396,13 @@ impl Controller {
             (Some(clean), false) if clean < 0.99 * offered => clean,
             _ => 0.0,
         };
+        // At most an eighth at once: a window that lost every canary (an outage of a moment,
+        // a host that stopped answering) says little of how little got through, and a rate
+        // cut too far is slow to measure its way back (its windows hold few canaries).
+        let at_floor = self.rate <= self.floor * 1.01;
         self.rate = (carried * CRUISE)
             .max(proven)
+            .max(offered / 8.0)
             .clamp(self.floor, self.ceiling);
         trail.cut_to = self.rate;
         self.set_carried(carried);
@@ -407,7 +413,8 @@ impl Controller {
         };
         self.step = FIRST_STEP;
         self.cuts += 1;
-        if loss - base > self.walk_again_above {
+        // At the floor, going again would only meet the same loss: the attempts are spent.
+        if loss - base > self.walk_again_above && !at_floor {
             Verdict::Lossy
         } else {
             Verdict::Over
@@ -619,7 +626,14 @@ mod tests {
     fn a_sender_held_below_its_rate_does_not_probe_upward_and_the_floor_holds() {
         let mut c = Controller::new(1_000_000, 5_000, 0.0);
         c.observe(&window(100_000.0, 1_000.0, 0.0, 400));
+        assert_eq!(c.rate(), 12_500, "an eighth at most at once");
+        c.observe(&window(12_500.0, 1_000.0, 0.0, 400));
         assert_eq!(c.rate(), 5_000, "never under --min-rate");
+        assert_eq!(
+            c.observe(&window(5_000.0, 1_000.0, 0.0, 400)),
+            Verdict::Over,
+            "at the floor, walking again would meet the same loss"
+        );
         let held = WindowStats {
             sent_rate: 1_000.0,
             allowed_rate: 5_000.0,

@@ -353,11 +353,20 @@ impl Window {
     /// gets through — but never more than `MAX_WINDOW`.
     fn ready_to_close(&self, now: Duration, srtt: Option<Duration>) -> bool {
         let age = now.saturating_sub(self.start);
-        let length = srtt.map_or(MIN_WINDOW, |s| (2 * s).clamp(MIN_WINDOW, MAX_WINDOW));
+        let longest = longest_window(self.allowed_rate);
+        let length = srtt.map_or(MIN_WINDOW, |s| (2 * s).clamp(MIN_WINDOW, longest));
         let enough = self.canaries >= control::MIN_CANARIES
             && (self.answered >= MIN_ANSWERED || self.canaries >= 4 * control::MIN_CANARIES);
-        age >= MAX_WINDOW || (age >= length && enough)
+        age >= longest || (age >= length && enough)
     }
+}
+
+/// The longest a window waits for its canaries: `MAX_WINDOW`, or at a rate so low that
+/// fewer than 16 canaries would go out in it, long enough for 16 (at most 2 s) — a window
+/// with too few is judged by nothing, and a slow rate must still measure its way up.
+fn longest_window(rate: u64) -> Duration {
+    let canaries_per_sec = rate.max(1) as f64 / f64::from(canary_every(rate));
+    Duration::from_secs_f64(16.0 / canaries_per_sec).clamp(MAX_WINDOW, Duration::from_secs(2))
 }
 
 impl Inner {

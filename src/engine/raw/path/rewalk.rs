@@ -10,11 +10,13 @@
 use super::control::Verdict;
 use std::collections::VecDeque;
 
-/// The positions `first, first + stride, …, last` of one sender's walk.
+/// The positions `first, first + stride, …, last` of one sender's walk, walked again `walks`
+/// times so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Run {
     pub first: u64,
     pub last: u64,
+    pub walks: u8,
 }
 
 #[derive(Debug)]
@@ -36,9 +38,15 @@ impl Rewalk {
         }
     }
 
-    /// Position `pos` was probed (a first attempt from the walk or from a run) in `window`.
-    pub fn record(&mut self, window: u32, pos: u64) {
+    /// Position `pos` was probed (a first attempt from the walk or from a run walked again
+    /// `walks` times) in `window`.
+    pub fn record(&mut self, window: u32, pos: u64, walks: u8) {
         let stride = self.stride;
+        let run = Run {
+            first: pos,
+            last: pos,
+            walks,
+        };
         match self.spans.back_mut() {
             Some((w, runs)) if *w == window => {
                 // A window holds a run of new positions and, interleaved, a run walked again:
@@ -47,22 +55,13 @@ impl Rewalk {
                     .iter_mut()
                     .rev()
                     .take(2)
-                    .find(|r| r.last.checked_add(stride) == Some(pos))
+                    .find(|r| r.walks == walks && r.last.checked_add(stride) == Some(pos))
                 {
                     Some(r) => r.last = pos,
-                    None => runs.push(Run {
-                        first: pos,
-                        last: pos,
-                    }),
+                    None => runs.push(run),
                 }
             }
-            _ => self.spans.push_back((
-                window,
-                vec![Run {
-                    first: pos,
-                    last: pos,
-                }],
-            )),
+            _ => self.spans.push_back((window, vec![run])),
         }
     }
 
@@ -81,17 +80,17 @@ impl Rewalk {
         }
     }
 
-    /// The next position to walk again.
-    pub fn next_position(&mut self) -> Option<u64> {
+    /// The next position to walk again, and how many times it was walked again before.
+    pub fn next_position(&mut self) -> Option<(u64, u8)> {
         let r = self.todo.front_mut()?;
-        let pos = r.first;
+        let (pos, walks) = (r.first, r.walks);
         match r.first.checked_add(self.stride) {
             Some(n) if n <= r.last => r.first = n,
             _ => {
                 self.todo.pop_front();
             }
         }
-        Some(pos)
+        Some((pos, walks))
     }
 
     /// Something to walk again now.
@@ -122,13 +121,13 @@ mod tests {
     fn lossy_windows_come_back_whole_and_clean_ones_are_forgotten() {
         let mut r = Rewalk::new(3);
         for pos in [0, 3, 6] {
-            r.record(0, pos);
+            r.record(0, pos, 0);
         }
-        r.record(1, 9);
-        r.record(1, 100); // a position walked again, between new ones
-        r.record(1, 12);
-        r.record(1, 103);
-        r.record(2, 15);
+        r.record(1, 9, 0);
+        r.record(1, 100, 1); // a position walked again, between new ones
+        r.record(1, 12, 0);
+        r.record(1, 103, 1);
+        r.record(2, 15, 0);
         let verdicts = |w: u32| match w {
             0 => Verdict::Clean,
             1 => Verdict::Lossy,
@@ -138,13 +137,13 @@ mod tests {
         assert!(r.awaiting(), "window 2 waits for its verdict");
         let again: Vec<u64> = r.todo_positions().collect();
         assert_eq!(again, vec![9, 12, 100, 103]);
-        let walked: Vec<u64> = std::iter::from_fn(|| r.next_position()).collect();
-        assert_eq!(walked, again);
+        let walked: Vec<(u64, u8)> = std::iter::from_fn(|| r.next_position()).collect();
+        assert_eq!(walked, vec![(9, 0), (12, 0), (100, 1), (103, 1)]);
         assert!(!r.has_todo());
         r.settle(|_| Verdict::Ours);
         assert_eq!(
             r.next_position(),
-            Some(15),
+            Some((15, 0)),
             "our own drops are walked again too"
         );
         assert!(!r.awaiting());
@@ -153,12 +152,12 @@ mod tests {
     #[test]
     fn runs_reach_the_end_of_the_index_space_without_overflow() {
         let mut r = Rewalk::new(u64::MAX / 2);
-        r.record(0, 1);
-        r.record(0, 1 + u64::MAX / 2);
+        r.record(0, 1, 0);
+        r.record(0, 1 + u64::MAX / 2, 0);
         r.settle(|_| Verdict::Lossy);
         assert_eq!(r.todo_positions().count(), 2);
-        assert_eq!(r.next_position(), Some(1));
-        assert_eq!(r.next_position(), Some(1 + u64::MAX / 2));
+        assert_eq!(r.next_position(), Some((1, 0)));
+        assert_eq!(r.next_position(), Some((1 + u64::MAX / 2, 0)));
         assert_eq!(r.next_position(), None);
     }
 }
