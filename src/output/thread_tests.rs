@@ -77,8 +77,7 @@ fn a_full_disk_under_the_log_stops_the_scan_and_the_resume_point_is_saved() {
     )
     .unwrap();
     // A checkpoint, as a scan starts with: saved while the log is whole.
-    tx.send(Event::Checkpoint(Box::new(CursorState::default())))
-        .unwrap();
+    tx.send(Event::Checkpoint(Box::default())).unwrap();
     // More than the log's 256 KiB buffer: it is written, and fails.
     for i in 0..20_000 {
         tx.send(host(i)).unwrap();
