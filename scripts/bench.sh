@@ -187,7 +187,9 @@ raw_table() {
 adaptive_table() {
   local gw
   gw=$(ip -n "$lab-t" link show "${lab}v1" | awk '/link\/ether/ {print $2}')
-  local mas=(masscan -e "${lab}v0" --router-mac "$gw" --source-ip "$LAB_SCANNER_ADDR" --rate 10000000 --wait 1)
+  # masscan through a lossy path can sit long past its --wait (its receive thread wakes on
+  # traffic): it gets 120 s, then SIGINT, on which it writes its output and ends.
+  local mas=(timeout -s INT 120 masscan -e "${lab}v0" --router-mac "$gw" --source-ip "$LAB_SCANNER_ADDR" --rate 10000000 --wait 1)
   : >"$work/no-blocklist"
   local zm=(zmap -i "${lab}v0" -G "$gw" -S "$LAB_SCANNER_ADDR" -r 10000000 -c 1 -b "$work/no-blocklist" -q)
   local p5=22,80,443,8080,11434

@@ -21,6 +21,7 @@
 pub mod canary;
 pub mod control;
 pub mod rewalk;
+mod significance;
 
 use crate::engine::rtt::RttEstimator;
 use canary::{Outstanding, Pool, Sent};
@@ -288,12 +289,6 @@ impl PathMonitor {
                 ring_drops: inner.drops > w.drops_at_start,
             };
             let verdict = inner.control.observe(&stats);
-            if std::env::var("SYNSWEEP_DEBUG_PATH").is_ok() {
-                eprintln!(
-                    "{now:?} w{id} [{start:?}..{end:?}] {stats:?} -> {verdict:?} rate {}",
-                    inner.control.rate()
-                );
-            }
             if verdict == Verdict::Unknown && !inner.measured {
                 inner.provisional.push((id, end));
                 continue;

@@ -12,116 +12,30 @@
 //! `step` does one round and returns; the caller owns time and waiting. The engine's thread
 //! calls it in a loop on the real clock; the SimNet tests call it on a manual clock.
 
+mod expire;
+mod fill;
+mod flight;
+
 use super::RawOptions;
 use super::host_rate::HostRate;
 use super::icmp_pace::IcmpPace;
-use super::path::control::Verdict;
 use super::path::rewalk::Rewalk;
 use super::path::{PathMonitor, canary_every};
 use super::table::AnsweredSet;
 use crate::cursor::{Cursor, CursorState};
 use crate::engine::EngineContext;
 use crate::engine::pressure::{HOLD_NAP, Hold};
-use crate::engine::report::silent_state;
 use crate::link::{FrameBatch, PacketTx};
-use crate::packet::probe::{Probe, Slot};
+use crate::packet::probe::Probe;
 use crate::rate::{Pace, RateLimiter};
 use crate::stop::StopLevel;
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
 use std::collections::VecDeque;
 use std::io;
-use std::net::IpAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-/// Where a probe's position came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// The walk of new positions.
-    Walk,
-    /// A lossy window's run, walked again: already counted as done once.
-    Rewalk,
-    /// A position a resumed scan owed (a run of one, in its window).
-    Replay,
-}
-
-/// A probe to send: a position of the walk, its attempt, where it came from, and how many
-/// times a lossy path sent it again without spending an attempt.
-#[derive(Debug, Clone, Copy)]
-struct Item {
-    pos: u64,
-    attempt: u16,
-    origin: Origin,
-    again: u8,
-}
-
-/// A probe goes again for the path's loss at most this many times without spending its
-/// attempt: a path that stays lossy at the rate's floor must not keep a scan from ending.
-const MAX_AGAIN: u8 = 2;
-
-impl Item {
-    fn first(pos: u64, origin: Origin) -> Item {
-        Item {
-            pos,
-            attempt: 0,
-            origin,
-            again: 0,
-        }
-    }
-
-    /// Its position is in a run of its window (a first attempt, not walked again too often
-    /// already), so a lossy verdict brings it back with the run at once, without waiting
-    /// out its timeout.
-    fn covered(self) -> bool {
-        self.attempt == 0 && self.again < MAX_AGAIN
-    }
-
-    /// Finishing it counts a target as done (a run's probes were counted the first time).
-    fn counts(self) -> bool {
-        self.origin != Origin::Rewalk
-    }
-}
-
-/// A probe sent and not yet answered or given up on. Its index in the space is the cursor's
-/// permutation of its position, computed again when needed: 24 bytes rather than 40 for each
-/// of the rate × timeout probes in flight.
-#[derive(Debug, Clone, Copy)]
-struct Flight {
-    pos: u64,
-    /// When its wait is over, in nanoseconds since the scan's origin.
-    due_ns: u64,
-    window: u32,
-    attempt: u16,
-    origin: Origin,
-    again: u8,
-}
-
-impl Flight {
-    fn new(item: Item, due: Duration, window: u32) -> Flight {
-        Flight {
-            pos: item.pos,
-            due_ns: due.as_nanos().min(u128::from(u64::MAX)) as u64,
-            window,
-            attempt: item.attempt,
-            origin: item.origin,
-            again: item.again,
-        }
-    }
-
-    fn item(&self) -> Item {
-        Item {
-            pos: self.pos,
-            attempt: self.attempt,
-            origin: self.origin,
-            again: self.again,
-        }
-    }
-
-    fn due(&self) -> Duration {
-        Duration::from_nanos(self.due_ns)
-    }
-}
+use flight::{Flight, Item, Origin};
 
 /// Each sender picks its canary slots from its own sequence.
 fn canary_seed(opts: &RawOptions) -> u64 {
@@ -455,244 +369,5 @@ impl<'a, P: Probe> Sender<'a, P> {
                 None
             }
         }
-    }
-
-    /// Crafts up to `n` probes into the batch: canaries, retries, runs, new targets.
-    fn fill(&mut self, now: Duration, n: usize) {
-        let sent_us = now.as_micros() as u32; // wraps every 71 minutes; RTTs are differences
-        let before = self.batch.len();
-        let walked = self.cursor.taken();
-        let window = self.path.map_or(0, PathMonitor::window);
-        // A probe parked for its host takes a turn of the loop, not a slot: bounded all the same.
-        for _ in 0..4 * n {
-            if self.batch.len() - before >= n {
-                break;
-            }
-            if self.path.is_some()
-                && self.rng.random_ratio(1, self.canary_every)
-                && self.send_canary(now, sent_us)
-            {
-                continue;
-            }
-            let Some((item, j, reserved)) = self.next_item(now) else {
-                break;
-            };
-            if !self.send_one(now, sent_us, window, item, j, reserved) {
-                break;
-            }
-        }
-        let walked = self.cursor.taken() - walked;
-        self.ctx.stats.walked.fetch_add(walked, Relaxed);
-        // Counted once per batch: an atomic add per probe was a tenth of the generator's time.
-        let crafted = (self.batch.len() - before) as u64;
-        self.ctx.stats.sent.fetch_add(crafted, Relaxed);
-        if let Some(path) = self.path {
-            path.record_sent(window, crafted);
-        }
-        if !self.opts.listening {
-            // Nothing can answer (dry run, benchmark): a probe is finished once it is out.
-            self.ctx.stats.done.fetch_add(crafted, Relaxed);
-        }
-    }
-
-    /// Crafts one probe and keeps its flight; false when the batch is full (it waits).
-    fn send_one(
-        &mut self,
-        now: Duration,
-        sent_us: u32,
-        window: u32,
-        item: Item,
-        j: u64,
-        reserved: bool,
-    ) -> bool {
-        let (ip, slot) = self.ctx.space.probe(j);
-        let IpAddr::V4(dst) = ip else {
-            // The engine refuses IPv6 targets before it starts; should one slip through,
-            // it is given up on rather than sent wrongly.
-            self.ctx.stats.done.fetch_add(1, Relaxed);
-            return true;
-        };
-        if self.ctx.space.skips(ip) {
-            self.ctx.stats.done.fetch_add(1, Relaxed);
-            return true;
-        }
-        if let Some(h) = self.host_rate.as_mut().filter(|_| !reserved) {
-            let host = j % self.ctx.space.hosts().max(1);
-            if let Err(at) = h.admit(host, now) {
-                h.park(at, item);
-                return true;
-            }
-        }
-        let crafted = self
-            .batch
-            .push_with(|out| self.probe.craft(out, dst, slot, sent_us));
-        if !crafted {
-            self.resend.push_front(item);
-            return false;
-        }
-        if !self.opts.listening {
-            return true;
-        }
-        if item.covered() && self.path.is_some() {
-            self.rewalk.record(window, item.pos, item.again);
-        }
-        let final_attempt = u32::from(item.attempt) >= self.opts.retries.min(MAX_RETRIES);
-        let (queue, wait) = if final_attempt {
-            (&mut self.last, self.opts.wait)
-        } else {
-            (&mut self.retrying, self.opts.timeout)
-        };
-        queue.push_back(Flight::new(item, now + wait, window));
-        true
-    }
-
-    /// A canary in this slot, if the monitor has one to give: a probe like any other (its
-    /// host's limit included) that no flight tracks; the monitor waits for its answer.
-    fn send_canary(&mut self, now: Duration, sent_us: u32) -> bool {
-        let Some(path) = self.path else { return false };
-        let Some(j) = path.draw_canary(now) else {
-            return false;
-        };
-        let (ip, slot) = self.ctx.space.probe(j);
-        let host = j % self.ctx.space.hosts().max(1);
-        // A host recognised as answering everything since it was offered is no canary.
-        let allowed = !self.ctx.report.answers_all().contains(host)
-            && self
-                .host_rate
-                .as_mut()
-                .is_none_or(|h| h.try_admit(host, now));
-        let sent = match ip {
-            IpAddr::V4(dst) if allowed => self
-                .batch
-                .push_with(|out| self.probe.craft(out, dst, slot, sent_us)),
-            _ => false,
-        };
-        if !sent {
-            path.cancel_canary(j);
-        }
-        sent
-    }
-
-    /// Retires answered probes and those whose wait is over: silent ones with attempts left
-    /// are resent (or, after a graceful stop, owed); silent last attempts are given up on.
-    /// A silent probe of a lossy window is not spent (see the module's note); its retirement
-    /// waits for its window's verdict.
-    fn expire(&mut self, now: Duration, level: StopLevel) {
-        self.awaiting_verdict = false;
-        let running = level == StopLevel::Running;
-        for last in [false, true] {
-            loop {
-                let queue = if last { &self.last } else { &self.retrying };
-                let Some(f) = queue.front().copied() else {
-                    break;
-                };
-                let j = self.cursor.index_at(f.pos);
-                let answered = self.answered.contains(j);
-                if !answered && f.due() > now {
-                    break;
-                }
-                let verdict = match (answered, self.path) {
-                    (false, Some(path)) => path.verdict(f.window),
-                    _ => Verdict::Clean,
-                };
-                if verdict == Verdict::Pending {
-                    self.awaiting_verdict = true;
-                    break;
-                }
-                if last {
-                    self.last.pop_front();
-                } else {
-                    self.retrying.pop_front();
-                }
-                self.retire(f, j, answered, verdict, last, running);
-            }
-        }
-        if !running {
-            self.owed.extend(self.resend.drain(..).map(|i| i.pos));
-            self.owed.extend(self.paced.drain(..).map(|i| i.pos));
-            if let Some(h) = &mut self.host_rate {
-                self.owed.extend(h.drain().map(|i| i.pos));
-            }
-        }
-        // Probes just dropped for their run: the run must be in `rewalk` before anyone
-        // takes a resume point.
-        self.settle_runs();
-    }
-
-    fn retire(
-        &mut self,
-        f: Flight,
-        j: u64,
-        answered: bool,
-        verdict: Verdict,
-        last: bool,
-        running: bool,
-    ) {
-        let item = f.item();
-        // A first attempt of a lossy window comes back with its run; a retry lost to the
-        // path — in a lossy window, or one a little over what the path carries — goes again
-        // with the same attempt (there are few retries, and each is a target's last chances).
-        let lossy = if item.covered() {
-            verdict.walk_again()
-        } else {
-            (verdict.walk_again() || verdict == Verdict::Over) && item.again < MAX_AGAIN
-        };
-        let done = |s: &Self| {
-            if item.counts() {
-                s.ctx.stats.done.fetch_add(1, Relaxed);
-            }
-        };
-        if answered {
-            return done(self);
-        }
-        if lossy {
-            if item.covered() {
-                // Its run comes back (or, after a stop, goes to the resume point).
-                return done(self);
-            }
-            // The same attempt again: the path, not the target, was silent.
-            let again = Item {
-                again: item.again + 1,
-                ..item
-            };
-            return match running {
-                true => self.resend.push_back(again),
-                false => self.owed.push(item.pos),
-            };
-        }
-        if !last {
-            let retry = Item {
-                attempt: item.attempt.saturating_add(1),
-                ..item
-            };
-            let host = j % self.ctx.space.hosts().max(1);
-            match (running, self.pacing) {
-                (false, _) => self.owed.push(item.pos),
-                (true, Some(p)) if p.rationed(host) => self.paced.push_back(retry),
-                (true, _) => self.resend.push_back(retry),
-            }
-            return;
-        }
-        done(self);
-        self.give_up(j);
-    }
-
-    /// A target silent after its last attempt: filtered (no response). Reported only when
-    /// asked; then it is claimed in the table, so an answer arriving even later is a
-    /// duplicate rather than a second, contradicting report.
-    fn give_up(&self, j: u64) {
-        let (ip, slot) = self.ctx.space.probe(j);
-        let Slot::Port(port) = slot else {
-            return; // a host silent to a ping is simply not reported up
-        };
-        if !self.opts.listening {
-            return;
-        }
-        let proto = self.ctx.space.proto();
-        let reported = self.ctx.report.reports(silent_state(proto));
-        if reported && !self.answered.claim(j) {
-            return; // answered between the check and now: the capture thread reported it
-        }
-        self.ctx.report.silent(ip, port, proto);
     }
 }
