@@ -1,5 +1,6 @@
 //! synsweep: a fast SYN / ICMP / connect port scanner. See README.md and ../shared/DESIGN.md.
 
+pub mod addr_set;
 pub mod banners;
 pub mod cli;
 pub mod config;

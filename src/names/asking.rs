@@ -5,29 +5,14 @@
 //! itself, walked as room frees up rather than listed up front.
 
 use super::cache::NameCache;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Lookups asked and not answered, at most: the fast path's window (256) several times over,
 /// and far more than the 16 resolver workers can hold.
 pub const OUTSTANDING: usize = 1024;
 
-/// Addresses, compactly: 4 bytes (IPv4) or 16 (IPv6) each plus the table's slack.
-#[derive(Debug, Default)]
-pub struct AddrSet {
-    v4: HashSet<u32>,
-    v6: HashSet<u128>,
-}
-
-impl AddrSet {
-    /// True if `ip` was not in the set.
-    pub fn insert(&mut self, ip: IpAddr) -> bool {
-        match ip {
-            IpAddr::V4(a) => self.v4.insert(a.to_bits()),
-            IpAddr::V6(a) => self.v6.insert(a.to_bits()),
-        }
-    }
-}
+pub use crate::addr_set::AddrSet;
 
 /// Addresses waiting for a lookup slot, in the order they came (per family).
 #[derive(Debug, Default)]

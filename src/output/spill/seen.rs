@@ -6,30 +6,9 @@
 //! banner and one nmap finding per open port; the documents' merge drops repeats all the
 //! same. A resumed run seeds this from the log's records.
 
+use crate::addr_set::AddrSet as Hosts;
 use crate::event::Event;
-use std::collections::HashSet;
 use std::net::IpAddr;
-
-/// A set of addresses.
-#[derive(Debug, Default)]
-struct Hosts {
-    v4: HashSet<u32>,
-    v6: HashSet<u128>,
-}
-
-impl Hosts {
-    /// Adds `ip`; false if it was there.
-    fn insert(&mut self, ip: IpAddr) -> bool {
-        match ip {
-            IpAddr::V4(a) => self.v4.insert(a.to_bits()),
-            IpAddr::V6(a) => self.v6.insert(a.to_bits()),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.v4.len() + self.v6.len()
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -52,17 +31,7 @@ impl Seen {
 
     /// The hosts recognised as answering everything.
     pub fn answers_all(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        let v4 = self
-            .answers_all
-            .v4
-            .iter()
-            .map(|&a| IpAddr::from(std::net::Ipv4Addr::from_bits(a)));
-        let v6 = self
-            .answers_all
-            .v6
-            .iter()
-            .map(|&a| IpAddr::from(std::net::Ipv6Addr::from_bits(a)));
-        v4.chain(v6)
+        self.answers_all.iter()
     }
 
     /// Hosts remembered up.
