@@ -7,7 +7,7 @@
 
 use super::EngineContext;
 use super::answers_all;
-use super::congestion::{Earlier, Window};
+use super::congestion::Window;
 use super::connector::{Attempt, Connector};
 use super::host_gate::HostGate;
 use super::host_rate::HostRate;
@@ -54,8 +54,8 @@ struct Item {
     idx: u64,
     /// 0 for the first attempt.
     attempt: u32,
-    /// What the congestion window saw of the attempt before this one.
-    earlier: Earlier,
+    /// When the attempt before this one went out (for the congestion window).
+    earlier: Duration,
 }
 
 impl Item {
@@ -64,7 +64,7 @@ impl Item {
             pos,
             idx,
             attempt: 0,
-            earlier: Earlier::default(),
+            earlier: Duration::ZERO,
         }
     }
 }
@@ -121,7 +121,12 @@ pub async fn run<C: Connector>(
         // `--rate` stays the ceiling; a congested window paces under it.
         let pace = min_rate_of(opts.rate, congestion.pace(rtt.srtt()));
         if pace != limiter.rate() {
-            limiter = RateLimiter::new(pace, RateLimiter::default_burst(pace), now());
+            // Retuned, not rebuilt: a new limiter starts with a full bucket, a burst on every
+            // change of pace.
+            match pace {
+                Some(p) => limiter.retune(p, now()),
+                None => limiter.set_rate(None, now()),
+            }
         }
         let room = window.min(congestion.size());
         let mut wait = None;
@@ -214,14 +219,13 @@ pub async fn run<C: Connector>(
                         continue;
                     }
                     Attempt::Silent if attempt < opts.retries => {
-                        let counted = congestion.timed_out(host, sent, now());
-                        let earlier = Earlier { sent, counted };
-                        gate.retry(host, Item { attempt: attempt + 1, earlier, ..item });
+                        congestion.timed_out(attempt, sent);
+                        gate.retry(host, Item { attempt: attempt + 1, earlier: sent, ..item });
                         continue;
                     }
                     // Silent TCP is a filter; silent UDP may be a service that ignored us.
                     Attempt::Silent => {
-                        congestion.timed_out(host, sent, now());
+                        congestion.timed_out(attempt, sent);
                         let state = if udp { PortState::OpenFiltered } else { PortState::Filtered };
                         (state, Reason::NoResponse, None)
                     }
@@ -233,7 +237,9 @@ pub async fn run<C: Connector>(
                 };
                 if let Some(d) = measured {
                     rtt.observe(d);
-                    congestion.answered(host, attempt, sent, item.earlier, now());
+                    // Hosts ration ICMP errors: a closed UDP port heard late is no path loss.
+                    let proves_loss = !(udp && state == PortState::Closed);
+                    congestion.answered(attempt, sent, item.earlier, proves_loss);
                 }
                 shortage_streak = 0;
                 window = (window + 1).min(max_window);

@@ -61,9 +61,11 @@ fn adaptive(o: ConnectOptions) -> ConnectOptions {
 /// narrows to what the hosts carry and every port comes out exact; fixed, it stays wide and
 /// a third of the ports come out filtered.
 ///
-/// Four retries: the first burst's targets lose their first attempt and the retry that follows
-/// a full timeout later, both sent before any loss can be known (a loss shows only when a
-/// retry is answered); two more attempts after the window has narrowed make every one exact.
+/// Five retries: the first burst's targets lose their first attempt and the retry that
+/// follows a full timeout later, both sent before any loss can be known (a loss shows only
+/// when a retry is answered, and a timeout counts as one only by the odds the retries have
+/// shown so far), and the third goes while the first cut is still being sized; three more
+/// attempts after the window has narrowed make every one exact.
 #[test]
 fn the_window_narrows_under_a_host_guard_and_every_port_is_exact() {
     let sp = space("198.18.0.0/31", (1..=300).collect());
@@ -86,7 +88,7 @@ fn the_window_narrows_under_a_host_guard_and_every_port_is_exact() {
     };
     let o = ConnectOptions {
         timeout: Duration::from_secs(1),
-        retries: 4,
+        retries: 5,
         max_inflight: 256,
         per_host: 1024,
         ..opts()
@@ -119,7 +121,11 @@ fn the_window_narrows_under_a_host_guard_and_every_port_is_exact() {
     );
     assert!(late * 4 <= 256, "the window stayed wide: {late} in flight");
     // Fixed mode keeps its window, and its retries die in the same bursts as the attempts.
-    assert_eq!(fixed_late, 256, "fixed mode narrowed");
+    // (Late in the scan fewer than 256 targets are left to run at once.)
+    assert!(
+        fixed_late > 128,
+        "fixed mode narrowed: {fixed_late} in flight"
+    );
     assert!(
         fixed_wrong > 100,
         "fixed mode lost only {fixed_wrong} ports"
@@ -225,4 +231,52 @@ fn the_host_rate_holds_in_every_second_retries_included() {
         out.elapsed
     );
     assert!(out.elapsed < Duration::from_secs(7), "{:?}", out.elapsed);
+}
+
+/// 32 hosts, each open on port 7 and firewalled on 19 others; one host's open port loses its
+/// first attempt (random loss). That one proven loss says nothing about the firewalled ports'
+/// timeouts: the window stays whole, as in fixed mode, and the scan is exact.
+#[test]
+fn one_lost_attempt_on_a_firewalled_host_leaves_the_window_alone() {
+    let sp = space("198.18.0.0/27", (1..=20).collect());
+    let lossy: IpAddr = "198.18.0.3".parse().unwrap();
+    let mut rules = HashMap::new();
+    for j in 0..sp.size() {
+        let t = sp.target(j);
+        let b = match t.port() {
+            7 if t.ip() == lossy => Behaviour::LossyOpen(1),
+            7 => Behaviour::Open,
+            _ => Behaviour::Drop,
+        };
+        rules.insert(t, b);
+    }
+    let net = Arc::new(FakeNet {
+        rules: rules.clone(),
+        base_rtt: Duration::from_millis(20),
+        ..FakeNet::default()
+    });
+    let o = ConnectOptions {
+        max_inflight: 32,
+        per_host: 1024,
+        ..opts()
+    };
+    let out = scan(
+        net.clone(),
+        &sp,
+        &adaptive(o),
+        5,
+        None,
+        StopSignal::default(),
+    );
+    assert_eq!(out.results.len() as u64, sp.size());
+    for j in 0..sp.size() {
+        let t = sp.target(j);
+        let want = if t.port() == 7 {
+            PortState::Open
+        } else {
+            PortState::Filtered
+        };
+        assert_eq!(out.results[&t].0, want, "{t}");
+    }
+    assert_eq!(peak_in_flight_after(&net, out.elapsed / 2), 32);
 }
