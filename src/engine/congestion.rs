@@ -2,17 +2,19 @@
 //! may be in flight, between a floor and the window the descriptor limit allows, and, once
 //! congestion has been seen, how fast they leave.
 //!
-//! **The signal: attempts proven lost.** A target that stayed silent and then answered a
-//! retry proves its earlier attempt was lost: dropped on a path that works, or by a host whose
-//! SYN backlog or rate guard was full. That, and only that, is a loss. A timeout is no evidence
-//! of anything: hosts that never answer are filtered by design, and so are the dropped ports of
-//! hosts that answer on others (a firewalled host: three ports open, the rest silently dropped).
-//! An earlier design also counted the timeouts of a host once it had lost an attempt (an
-//! overloaded host's losses come in bursts, retries included); one random loss on a firewalled
-//! host then made hundreds of its filtered ports "losses", and the window fell to its floor
-//! on any such network. Counting only proofs undercounts a burst (a target whose every attempt
-//! died is never heard of), so the first cut is smaller than the loss; the next epochs cut
-//! again while the proofs keep coming.
+//! **The signal: attempts proven lost, and timeouts by the odds.** A target that stayed
+//! silent and then answered a retry proves its earlier attempt was lost: dropped on a path that
+//! works, or by a host whose SYN backlog or rate guard was full. A timeout alone proves
+//! nothing: hosts that never answer are filtered by design, and so are the dropped ports of
+//! hosts that answer on others (a firewalled host: three ports open, the rest silently
+//! dropped). An earlier design counted every timeout of a host once it had lost an attempt;
+//! one random loss on a firewalled host then made hundreds of its filtered ports "losses",
+//! and the window fell to its floor on any such network. Proofs alone come late (a timeout
+//! after the loss) and miss targets whose every attempt died, so a first attempt's timeout
+//! counts as a loss by the odds the retries have shown: the share of retries answered (see
+//! `lost_now`). Behind a guard that share is high and a burst of timeouts cuts before its
+//! proofs come; on a firewalled network the dropped ports' retries stay silent and it stays
+//! near zero.
 //!
 //! A UDP port that is closed answers with an ICMP error, and hosts ration those (Linux: about
 //! one a second with a small burst, RFC 1812 §4.3.2.8): a closed port heard only on a retry
@@ -20,16 +22,17 @@
 //!
 //! **The control, once per epoch** (the first attempt's wait, about the time a loss takes to
 //! show; never per timeout):
-//! - loss = lost / (lost + clean), over attempts sent since the last cut (a loss from before
-//!   it was paid for already). Above `LOSS_CUT` and at least `MIN_LOST` losses, the window is
-//!   cut to what the path carried: × (1 − loss), at most to a quarter per epoch
+//! - loss = lost / (lost + clean), lost as `lost_now` tells it, over attempts sent since the
+//!   last cut (a loss from before it was paid for already). Above `LOSS_CUT` and at least
+//!   `MIN_LOST` losses, the window is cut to what the path carried: × (1 − loss), at most to a quarter per epoch
 //!   (multiplicative decrease sized by the loss, so a badly overloaded host is reached in two
 //!   or three epochs rather than six halvings).
 //! - otherwise, if the window was what held the engine back, it grows by one slot per eight
-//!   attempts finished without a loss, answered or timed out (additive per attempt, at most an
-//!   eighth of itself per epoch so a fast LAN, where an epoch holds hundreds of round trips,
-//!   does not jump). Timeouts count here: on a network of filtered ports an answer is rare,
-//!   and a window that grew only per answer would never grow back after a cut.
+//!   attempts finished, answered or timed out (additive per attempt, at most a thirty-second
+//!   of itself per epoch for `CALM_EPOCHS` busy epochs after a cut and an eighth after that,
+//!   so a fast LAN, where an epoch holds hundreds of round trips, does not jump). Timeouts
+//!   count here: on a network of filtered ports an answer is rare, and a window that grew
+//!   only per answer would never grow back after a cut.
 //! - once cut, attempts are also paced (`pace`): a window sends in bursts, and bursts are
 //!   what a SYN guard or a policer drops.
 //!

@@ -21,7 +21,7 @@ fn expected(
         .map(|j| {
             let t = sp.target(j);
             let state = match rules.get(&t) {
-                Some(Behaviour::Open) => PortState::Open,
+                Some(Behaviour::Open | Behaviour::LossyOpen(_)) => PortState::Open,
                 Some(Behaviour::Drop) => PortState::Filtered,
                 _ => PortState::Closed,
             };
@@ -47,6 +47,24 @@ fn peak_in_flight_after(net: &FakeNet, from: Duration) -> u64 {
         .map(|&(.., running)| running)
         .max()
         .unwrap_or(0)
+}
+
+/// The scripted network of `rules`, every host 20 ms away.
+fn net_20ms_away(rules: &HashMap<SocketAddr, Behaviour>) -> Arc<FakeNet> {
+    Arc::new(FakeNet {
+        rules: rules.clone(),
+        base_rtt: Duration::from_millis(20),
+        ..FakeNet::default()
+    })
+}
+
+/// A window of 32 attempts, with no per-host bound below it.
+fn window_of_32() -> ConnectOptions {
+    ConnectOptions {
+        max_inflight: 32,
+        per_host: 1024,
+        ..opts()
+    }
 }
 
 fn adaptive(o: ConnectOptions) -> ConnectOptions {
@@ -148,19 +166,8 @@ fn filtered_hosts_and_firewalled_ports_leave_the_window_alone() {
             rules.insert(t, Behaviour::Drop);
         }
     }
-    let net = || {
-        Arc::new(FakeNet {
-            rules: rules.clone(),
-            base_rtt: Duration::from_millis(20),
-            ..FakeNet::default()
-        })
-    };
-    let o = ConnectOptions {
-        max_inflight: 32,
-        per_host: 1024,
-        ..opts()
-    };
-    let (a, f) = (net(), net());
+    let o = window_of_32();
+    let (a, f) = (net_20ms_away(&rules), net_20ms_away(&rules));
     let out = scan(
         a.clone(),
         &sp,
@@ -250,33 +257,15 @@ fn one_lost_attempt_on_a_firewalled_host_leaves_the_window_alone() {
         };
         rules.insert(t, b);
     }
-    let net = Arc::new(FakeNet {
-        rules: rules.clone(),
-        base_rtt: Duration::from_millis(20),
-        ..FakeNet::default()
-    });
-    let o = ConnectOptions {
-        max_inflight: 32,
-        per_host: 1024,
-        ..opts()
-    };
+    let net = net_20ms_away(&rules);
     let out = scan(
         net.clone(),
         &sp,
-        &adaptive(o),
+        &adaptive(window_of_32()),
         5,
         None,
         StopSignal::default(),
     );
-    assert_eq!(out.results.len() as u64, sp.size());
-    for j in 0..sp.size() {
-        let t = sp.target(j);
-        let want = if t.port() == 7 {
-            PortState::Open
-        } else {
-            PortState::Filtered
-        };
-        assert_eq!(out.results[&t].0, want, "{t}");
-    }
+    assert_exact(&out, &sp, &rules);
     assert_eq!(peak_in_flight_after(&net, out.elapsed / 2), 32);
 }
