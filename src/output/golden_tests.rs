@@ -334,8 +334,7 @@ fn render(
 /// own table when nmap is installed and from the embedded IANA table otherwise (as nmap's
 /// tools expect; see `ports::services`), so its port list has one golden text for each.
 fn golden_name(scan: &str, ext: &str) -> String {
-    let nmap = std::path::Path::new(crate::ports::presets::NMAP_SERVICES).exists();
-    if ext == "xml" && scan == "ports" && !nmap {
+    if ext == "xml" && scan == "ports" && !crate::ports::services::nmap_names_in_use() {
         format!("{scan}.iana.{ext}")
     } else {
         format!("{scan}.{ext}")

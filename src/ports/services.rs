@@ -94,12 +94,17 @@ pub fn service_name(port: u16, proto: Proto) -> &'static str {
     lookup(nmap_table(), port, proto)
 }
 
+/// Whether names come from nmap's own table (installed and readable) rather than ours.
+pub fn nmap_names_in_use() -> bool {
+    !nmap_table().is_empty()
+}
+
 /// The name nmap itself prints for a port it did not probe: its table's when nmap is
 /// installed (none for a port it does not list — an AI port, say), else ours. nmap-XML uses
 /// it, so ndiff sees the names nmap would have written.
 pub fn nmap_style_name(port: u16, proto: Proto) -> Option<&'static str> {
     let nmap = nmap_table();
-    if nmap.is_empty() {
+    if !nmap_names_in_use() {
         return Some(service_name(port, proto)).filter(|n| *n != "unknown");
     }
     nmap.get(&(port, proto)).copied()
